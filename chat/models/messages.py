@@ -1,0 +1,41 @@
+"""Direct (one-to-one) messages, including the conversation with the AI friend."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from chat.models.accounts import User
+
+
+class DirectMessage(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    from_user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    to_user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    content = models.TextField()
+    timestamp = models.DateTimeField(default=timezone.now)
+    is_read = models.BooleanField(default=False)
+    is_ai_generated = models.BooleanField(default=False)
+    # Optional client-chosen id: a retried send with the same id returns the stored message.
+    client_message_id = models.CharField(max_length=64, null=True, blank=True)
+
+    class Meta:
+        db_table = "messages"
+        constraints = (
+            models.UniqueConstraint(
+                fields=("from_user", "client_message_id"),
+                condition=Q(client_message_id__isnull=False),
+                name="message_client_id_unique_per_sender",
+            ),
+        )
+        indexes = (
+            # Conversation pages: (from, to) in either direction, newest first, (timestamp, id) order.
+            models.Index(fields=("from_user", "to_user", "timestamp", "id"), name="idx_messages_conversation"),
+            models.Index(fields=("to_user",), condition=Q(is_read=False), name="idx_messages_unread"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.from_user_id} → {self.to_user_id} @ {self.timestamp:%Y-%m-%d %H:%M}"
