@@ -6,10 +6,14 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, path
 
+import aifriend.api
+import chat.api
+import groups.api
 from retrochat.api import api
 
-# Each app contributes one router; the paths inside start after "/api/".
-# (add routers here: api.add_router("", <app>.api.router))
+api.add_router("", chat.api.router)
+api.add_router("", groups.api.router)
+api.add_router("", aifriend.api.router)
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("api/", api.urls),

@@ -1,0 +1,7 @@
+"""REST endpoints: friends."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["friends"])

@@ -1,0 +1,3 @@
+"""Socket.IO handlers: connection."""
+
+from __future__ import annotations

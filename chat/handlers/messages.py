@@ -1,0 +1,3 @@
+"""Socket.IO handlers: messages."""
+
+from __future__ import annotations

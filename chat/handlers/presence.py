@@ -1,0 +1,3 @@
+"""Socket.IO handlers: presence."""
+
+from __future__ import annotations

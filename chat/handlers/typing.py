@@ -1,0 +1,3 @@
+"""Socket.IO handlers: typing."""
+
+from __future__ import annotations

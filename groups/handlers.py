@@ -1,0 +1,3 @@
+"""Socket.IO handlers: groups."""
+
+from __future__ import annotations
