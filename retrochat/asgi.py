@@ -1,4 +1,9 @@
-"""ASGI entry point: HTTP goes to Django, Socket.IO (both transports) to the realtime engine."""
+"""ASGI entry point: HTTP goes to Django, Socket.IO (both transports) to the realtime engine.
+
+``/socket.io/`` (long-polling and WebSocket) is served by `retrochat.realtime.transports`; in
+conformance mode ``/engine.io/`` too. Every other HTTP request goes to Django; every other
+WebSocket is refused.
+"""
 
 from __future__ import annotations
 
@@ -12,4 +17,6 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
-application = ProtocolTypeRouter({"http": django_asgi_app})
+from retrochat.realtime.transports.routing import RealtimeHttp, RealtimeWebSocket  # noqa: E402
+
+application = ProtocolTypeRouter({"http": RealtimeHttp(django_asgi_app), "websocket": RealtimeWebSocket()})

@@ -50,6 +50,8 @@ class Registration:
     handler: EventHandler
     error_event: str | None = None
     rate_limited: bool = True
+    failure_message: str | None = None
+    """What the client is told when the handler fails unexpectedly (default: "Failed to process <event>")."""
 
 
 @dataclass
@@ -61,13 +63,25 @@ class EventRouter:
     connect_hooks: list[ConnectHandler] = field(default_factory=list)
     disconnect_hooks: list[DisconnectHandler] = field(default_factory=list)
 
-    def on(self, event: str, *, error_event: str | None = None, rate_limited: bool = True) -> Callable[[H], H]:
-        """Register ``handler`` for ``event``; ``error_event`` is emitted with ``{"error": message}`` on refusal."""
+    def on(
+        self,
+        event: str,
+        *,
+        error_event: str | None = None,
+        rate_limited: bool = True,
+        failure_message: str | None = None,
+    ) -> Callable[[H], H]:
+        """Register ``handler`` for ``event``; ``error_event`` is emitted with ``{"error": message}`` on refusal.
+
+        ``rate_limited=False`` exempts the event from the per-connection event rate limit;
+        ``failure_message`` is the text sent (ack error and ``error_event``) when the handler raises
+        something other than a `DomainError`, e.g. ``"Failed to send message"``.
+        """
 
         def register(handler: H) -> H:
             if event in self.handlers:
                 raise ValueError(f"event {event!r} already has a handler in namespace {self.namespace!r}")
-            self.handlers[event] = Registration(handler, error_event, rate_limited)
+            self.handlers[event] = Registration(handler, error_event, rate_limited, failure_message)
             return handler
 
         return register

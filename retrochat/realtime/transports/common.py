@@ -1,0 +1,57 @@
+"""What both transports share: reading the handshake and checking the Engine.IO query."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qsl
+
+from django.http.cookie import parse_cookie
+
+from retrochat.realtime.session import HandshakeError, unknown_transport, unsupported_version
+from retrochat.realtime.types import Handshake
+
+logger = logging.getLogger("retrochat.realtime")
+
+NO_LAYER = "retrochat.realtime.no-layer"
+"""A channel-layer alias that is never configured: consumers get no channel of their own."""
+
+TRANSPORTS = frozenset({"polling", "websocket"})
+
+
+def handshake_from_scope(scope: Mapping[str, Any]) -> Handshake:
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in scope.get("headers") or ():
+        name = raw_name.decode("latin-1").lower()
+        value = raw_value.decode("latin-1")
+        if name in headers:
+            headers[name] = f"{headers[name]}{'; ' if name == 'cookie' else ', '}{value}"
+        else:
+            headers[name] = value
+    query: dict[str, str] = {}
+    for key, value in parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True):
+        query.setdefault(key, value)
+    client = scope.get("client")
+    return Handshake(
+        headers=headers,
+        cookies=parse_cookie(headers.get("cookie", "")),
+        query=query,
+        client_ip=client[0] if client else None,
+        origin=headers.get("origin"),
+    )
+
+
+def check_query(query: Mapping[str, str]) -> str:
+    """The requested transport; raises `HandshakeError` for a bad ``transport`` or ``EIO``."""
+    transport = query.get("transport")
+    if transport not in TRANSPORTS:
+        raise unknown_transport()
+    if query.get("EIO") != "4":
+        raise unsupported_version()
+    return transport
+
+
+def log_refusal(error: HandshakeError | str, handshake: Handshake) -> None:
+    reason = error.message if isinstance(error, HandshakeError) else error
+    logger.info("Connection error: %s (client %s)", reason, handshake.client_ip)
