@@ -14,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -112,6 +113,12 @@ api = NinjaAPI(
     openapi_url="/docs-json",
     auth=session_auth,
 )
+
+
+@csrf_exempt
+def not_found(request: HttpRequest) -> HttpResponse:
+    """Any /api path no route matches (mounted after the API in `retrochat.urls`)."""
+    return JsonResponse(error_body(404, f"Cannot {request.method} {request.path}"), status=404)
 
 
 @api.exception_handler(AuthenticationError)

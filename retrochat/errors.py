@@ -54,3 +54,17 @@ class RateLimited(DomainError):
     def __init__(self, message: str = "Too many requests. Please try again later.", *, retry_after: int = 1) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class Unauthenticated(DomainError):
+    """No valid credentials (sign-in with a wrong password, a missing session)."""
+
+    status = HTTPStatus.UNAUTHORIZED
+    code = "unauthorized"
+
+
+class Unprocessable(DomainError):
+    """Well-formed but refused (Better-auth's 422s: e-mail already registered, user not creatable)."""
+
+    status = HTTPStatus.UNPROCESSABLE_ENTITY
+    code = "unprocessable"

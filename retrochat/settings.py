@@ -6,6 +6,7 @@ in-memory channel layer, so `make run` works on a fresh machine without PostgreS
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,7 +17,11 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# Values from a `.env` file fill in what the real environment does not set. ENV_FILE picks another
+# file; ENV_FILE="" reads none (the settings tests do that so a developer's .env cannot leak in).
+_env_file = os.environ.get("ENV_FILE", str(BASE_DIR / ".env"))
+if _env_file and Path(_env_file).is_file():
+    environ.Env.read_env(_env_file, overwrite=False)
 
 
 def _origin_list(*names: str) -> list[str]:
@@ -70,6 +75,7 @@ INSTALLED_APPS = [
     "chat",
     "groups",
     "aifriend",
+    "retrochat.realtime",
 ]
 
 MIDDLEWARE = [
@@ -123,7 +129,27 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 5000}}}
+
+# The cache holds rate-limit counters: shared through Redis when there is one (several workers
+# must count together), process-local otherwise.
+CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default=env.str("CHANNEL_LAYER_PREFIX", default="retrochat"))
+if REDIS_URL:
+    CACHES: dict[str, dict[str, Any]] = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "retrochat",
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+        }
+    }
 
 AUTH_USER_MODEL = "chat.User"
 AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
@@ -136,9 +162,32 @@ PASSWORD_HASHERS = [
 AUTH_SESSION_TTL_SECONDS = 7 * 24 * 3600
 AUTH_SESSION_REFRESH_AGE_SECONDS = 24 * 3600
 AUTH_COOKIE_SECURE = env.bool("COOKIE_SECURE", default=BACKEND_URL.startswith("https://"))
-AUTH_COOKIE_SAMESITE = env.str("COOKIE_SAMESITE", default="Lax")
+AUTH_COOKIE_SAMESITE = env.str("COOKIE_SAMESITE", default="Lax").strip().capitalize()
+if AUTH_COOKIE_SAMESITE not in ("Lax", "Strict", "None"):
+    raise ImproperlyConfigured(f"COOKIE_SAMESITE must be Lax, Strict or None, not {AUTH_COOKIE_SAMESITE!r}.")
+if AUTH_COOKIE_SAMESITE == "None" and not AUTH_COOKIE_SECURE:
+    raise ImproperlyConfigured("COOKIE_SAMESITE=None needs COOKIE_SECURE=1 (browsers drop such cookies otherwise).")
 AUTH_COOKIE_DOMAIN = env.str("COOKIE_DOMAIN", default="") or None
+
+
+def _rate(name: str, default: str) -> tuple[int, int]:
+    """``"<requests>/<seconds>"`` → (requests, seconds)."""
+    raw = env.str(name, default=default)
+    count, _, seconds = raw.partition("/")
+    try:
+        parsed = int(count), int(seconds)
+    except ValueError:
+        parsed = (0, 0)
+    if parsed[0] < 1 or parsed[1] < 1:
+        raise ImproperlyConfigured(f"{name} must look like '<requests>/<seconds>', e.g. '10/60', not {raw!r}.")
+    return parsed
+
+
+# Sign-in/sign-up throttling (chat/ratelimit.py): per client IP and endpoint, and per e-mail
+# address (sign-up attempts; failed sign-ins). AUTH_RATE_LIMIT=0 turns it off (load tests).
 AUTH_RATE_LIMIT_ENABLED = env.bool("AUTH_RATE_LIMIT", default=True)
+AUTH_RATE_LIMIT_IP = _rate("AUTH_RATE_LIMIT_IP", "10/60")
+AUTH_RATE_LIMIT_ACCOUNT = _rate("AUTH_RATE_LIMIT_ACCOUNT", "5/300")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -149,8 +198,10 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
 MEDIA_URL = env.str("MEDIA_URL", default="/media/")
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
-# Serve MEDIA_ROOT from the app itself unless a CDN/bucket serves it.
+# Serve MEDIA_ROOT (and, with DEBUG off, the collected static files) from the app unless a CDN does.
 SERVE_MEDIA = env.bool("SERVE_MEDIA", default=True)
+# Profile pictures (POST /api/profile/picture): enforced while the upload is read.
+PROFILE_PICTURE_MAX_BYTES = 5 * 1024 * 1024
 STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -174,17 +225,36 @@ CORS_ALLOWED_ORIGINS = ALLOWED_ORIGINS
 CORS_ALLOW_CREDENTIALS = True
 CORS_URLS_REGEX = r"^/(api|socket\.io)/.*$"
 CORS_ALLOW_METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
+# Lets the auth client read how long to wait after a 429.
+CORS_EXPOSE_HEADERS = ["X-Retry-After", "Retry-After"]
 
 OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
 OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="") or None
 OPENAI_MODEL = env.str("OPENAI_MODEL", default="gpt-4o-mini")
 
+# The AI friend and the group AI (docs/AI.md). AI_PROVIDER: "local" (offline, the default when no
+# OPENAI_API_KEY is set) or "openai" (any OpenAI-compatible server: OpenAI, Ollama, vLLM, ...).
+AI_PROVIDER = env.str("AI_PROVIDER", default="").strip().lower() or ("openai" if OPENAI_API_KEY else "local")
+OPENAI_TIMEOUT_SECONDS = env.float("OPENAI_TIMEOUT_SECONDS", default=30.0)
+OPENAI_MAX_RETRIES = env.int("OPENAI_MAX_RETRIES", default=2)
+AI_REPLY_DEADLINE_SECONDS = env.float("AI_REPLY_DEADLINE_SECONDS", default=90.0)
+AI_RATE_LIMIT_PER_MINUTE = env.int("AI_RATE_LIMIT_PER_MINUTE", default=20)
+AI_LOCAL_CHUNK_DELAY_MS = env.int("AI_LOCAL_CHUNK_DELAY_MS", default=35)
+
 # Realtime engine (Engine.IO v4 / Socket.IO v5): see retrochat/realtime/limits.py.
 REALTIME_PING_INTERVAL_MS = env.int("REALTIME_PING_INTERVAL_MS", default=25000)
 REALTIME_PING_TIMEOUT_MS = env.int("REALTIME_PING_TIMEOUT_MS", default=20000)
 REALTIME_MAX_PAYLOAD = env.int("REALTIME_MAX_PAYLOAD", default=1_000_000)
+# Optional engine limits; unset means the default in retrochat/realtime/limits.py.
+REALTIME_CONNECT_TIMEOUT_MS = env.int("REALTIME_CONNECT_TIMEOUT_MS", default=None)
+REALTIME_EVENTS_PER_SECOND = env.float("REALTIME_EVENTS_PER_SECOND", default=None)
+REALTIME_EVENT_BURST = env.int("REALTIME_EVENT_BURST", default=None)
+REALTIME_MAX_SOCKETS_PER_USER = env.int("REALTIME_MAX_SOCKETS_PER_USER", default=None)
 # Conformance mode serves the official Engine.IO/Socket.IO test-suite behaviour instead of RetroChat.
 REALTIME_CONFORMANCE = env.bool("REALTIME_CONFORMANCE", default=False)
+# Presence (chat/presence_store.py): with Redis, a killed worker's users go offline within this many
+# seconds (entries live 4/5 of it after their last refresh; each worker refreshes and sweeps every 1/5).
+PRESENCE_TTL_SECONDS = env.float("PRESENCE_TTL_SECONDS", default=30.0)
 
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -195,6 +265,9 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+    if not SECURE_HSTS_PRELOAD:
+        # Preloading is a deliberate, hard-to-undo commitment for the whole domain; off by default.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {

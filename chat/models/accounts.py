@@ -42,6 +42,10 @@ class UserManager(BaseUserManager["User"]):
         fields.setdefault("name", email.split("@")[0])
         return self.create_user(email, password, **fields)
 
+    def get_by_natural_key(self, username: str | None) -> User:
+        """Admin login: e-mails are stored lower-cased, so match them case-insensitively."""
+        return self.get(email=(username or "").strip().lower())
+
     def humans(self) -> models.QuerySet[User]:
         """Every user that is not an AI user (`kirhost`, `group-ai-*`)."""
         return self.get_queryset().exclude(id=AI_FRIEND_ID).exclude(id__startswith=GROUP_AI_PREFIX)

@@ -1,0 +1,25 @@
+# RetroChat backend: daphne serving REST, /api/auth and Socket.IO on port 3001.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    ENV_FILE="" \
+    PORT=3001
+
+WORKDIR /app
+RUN useradd --create-home --uid 10001 retrochat
+
+COPY requirements.txt ./
+RUN pip install -r requirements.txt
+
+COPY . .
+# Admin CSS/JS, served by the app (SERVE_MEDIA) or a proxy; DEBUG=1 only for this build step.
+RUN DEBUG=1 python manage.py collectstatic --noinput \
+    && mkdir -p /app/media \
+    && chown -R retrochat /app/media /app/var
+
+USER retrochat
+EXPOSE 3001
+CMD ["sh", "-c", "exec daphne --bind 0.0.0.0 --port \"$PORT\" --proxy-headers retrochat.asgi:application"]
