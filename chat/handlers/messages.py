@@ -1,3 +1,34 @@
-"""Socket.IO handlers: messages."""
+"""Socket.IO handlers: direct messages (``message:send``, contract §4.3 to §4.5)."""
 
 from __future__ import annotations
+
+from channels.db import database_sync_to_async
+
+from chat.schemas.messages import MessageOut, MessageSendIn, message_out, parse_payload
+from chat.services.messages import message_send
+from retrochat.errors import DomainError
+from retrochat.realtime.router import events
+from retrochat.realtime.types import Socket
+
+
+def socket_user(socket: Socket) -> str:
+    """The authenticated user of the socket (the connect hook refuses anonymous sockets)."""
+    if socket.user_id is None:
+        raise DomainError("Unauthorized", code="unauthorized")
+    return socket.user_id
+
+
+@events.on("message:send", error_event="message:error", failure_message="Failed to send message")
+async def on_message_send(socket: Socket, payload: object = None, *_: object) -> MessageOut:
+    """Store the message, then (after commit) ``message:receive`` to every socket of the recipient and
+    ``message:sent`` to every socket of the sender. The ack is the stored Message. Any refusal:
+    ``message:error`` ``{error}`` to this socket and an ack error; nothing stored or delivered."""
+    user_id = socket_user(socket)
+    data = parse_payload(MessageSendIn, payload)
+    result = await database_sync_to_async(message_send)(
+        sender_id=user_id,
+        to_user_id=data.to_user_id,
+        content=data.content,
+        client_message_id=data.client_message_id,
+    )
+    return message_out(result.message)
