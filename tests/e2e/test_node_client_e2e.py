@@ -114,3 +114,22 @@ async def test_node_client_foreign_origin_is_refused_on_polling(server):
     code, lines, stderr = await run_node(config)
     assert code == 1, (lines, stderr)
     assert [line["type"] for line in lines if line["type"] in ("connect", "connect_error")] == ["connect_error"]
+
+
+@pytest.mark.parametrize("transports", [["websocket", "polling"], ["polling"]], ids=["websocket-first", "polling"])
+async def test_node_client_reconnects_after_the_transport_drops(server, transports):
+    carol = await amake_user()
+    config = {
+        "url": server.base_url,
+        "transports": transports,
+        "headers": {"Cookie": carol.cookie_header},
+        "userId": carol.id,
+        "scenario": "reconnect",
+    }
+    code, lines, stderr = await run_node(config)
+    assert code == 0, (lines, stderr)
+    connects = [line for line in lines if line["type"] == "connect"]
+    assert len(connects) == 2
+    assert connects[0]["id"] != connects[1]["id"]  # a new socket after the drop
+    assert [line["reason"] for line in lines if line["type"] == "disconnect"][0] == "transport close"
+    assert acks(lines)["whoami"][0]["userId"] == carol.id

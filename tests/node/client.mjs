@@ -1,6 +1,6 @@
 // Drives the stock socket.io-client (the one RetroChat's browsers run) against a RetroChat server
 // for tests/e2e/test_node_client_e2e.py. One JSON argument:
-//   {"url", "transports", "headers", "auth", "userId"}
+//   {"url", "transports", "headers", "auth", "userId", "scenario"?: "reconnect"}
 // Prints one JSON object per line: connect / event / ack / connect_error / disconnect / done / error.
 // Binary values are printed as {"$bytes": "<hex>"}.
 import { io } from "socket.io-client";
@@ -23,7 +23,10 @@ const socket = io(cfg.url, {
   transports: cfg.transports,
   extraHeaders: cfg.headers || {},
   auth: cfg.auth || undefined,
-  reconnection: false,
+  // The "reconnect" scenario uses the frontend's settings: built-in reconnection, 1 s delay.
+  reconnection: cfg.scenario === "reconnect",
+  reconnectionDelay: 200,
+  reconnectionDelayMax: 500,
   timeout: 5000,
   forceNew: true,
 });
@@ -51,8 +54,20 @@ socket.on("connect_error", (err) => {
 socket.on("disconnect", (reason) => out({ type: "disconnect", reason }));
 socket.on("e2e:question", (payload, callback) => callback({ fromNode: payload.q + 1 }));
 
+let connects = 0;
 socket.on("connect", async () => {
+  connects += 1;
   out({ type: "connect", id: socket.id, transport: socket.io.engine.transport.name });
+  if (cfg.scenario === "reconnect") {
+    if (connects === 1) {
+      socket.emit("e2e:drop-transport"); // the server drops the transport; the client must come back
+    } else {
+      out({ type: "ack", name: "whoami", args: enc(await ack("e2e:whoami")) });
+      out({ type: "done", transport: socket.io.engine.transport.name });
+      finish(0);
+    }
+    return;
+  }
   try {
     socket.emit("e2e:echo", { hello: "world" }); // without ack
     out({ type: "ack", name: "whoami", args: enc(await ack("e2e:whoami")) });
