@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from retrochat.validation import MESSAGE_MAX_LENGTH
+
 # Thresholds (contract §6.3): messages before mimicking, and the recompute interval.
 FRIEND_MIN_MESSAGES = 10
 FRIEND_UPDATE_STEP = 10
@@ -24,7 +26,7 @@ LOCAL_CORPUS_SIZE = 300
 TEMPERATURE = 0.9
 MAX_TOKENS = 150
 
-CONTENT_MAX_LENGTH = 2000
+CONTENT_MAX_LENGTH = MESSAGE_MAX_LENGTH
 
 # User-facing texts (contract §6.6), exact.
 FRIEND_LEARNING_TEXT = (

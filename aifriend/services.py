@@ -42,8 +42,9 @@ from groups.models import GroupMessage, GroupStyleProfile
 from groups.schemas import GroupMessageOut, card
 from groups.schemas import message_out as group_message_out
 from groups.services import resolve_mentions
-from retrochat.errors import BadRequest, Forbidden
+from retrochat.errors import Forbidden
 from retrochat.realtime.broadcast import broadcast_on_commit
+from retrochat.validation import clean_text
 
 logger = logging.getLogger(__name__)
 
@@ -58,14 +59,12 @@ _locks = KeyedLocks()
 
 def clean_prompt(content: object) -> str:
     """What a user says to an AI: a string, trimmed, 1..2000 characters."""
-    if not isinstance(content, str):
-        raise BadRequest("content must be a string")
-    text = content.strip()
-    if not text:
-        raise BadRequest("content should not be empty")
-    if len(text) > conf.CONTENT_MAX_LENGTH:
-        raise BadRequest(f"content must be shorter than or equal to {conf.CONTENT_MAX_LENGTH} characters")
-    return text
+    return clean_text(
+        content,
+        max_length=conf.CONTENT_MAX_LENGTH,
+        empty="content should not be empty",
+        too_long="content must be shorter than or equal to {max_length} characters",
+    )
 
 
 # --- style profiles: rules --------------------------------------------------------------------

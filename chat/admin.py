@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db.models import QuerySet
@@ -18,6 +18,7 @@ from chat.models import AuthSession, DirectMessage, FriendRequest, Friendship, P
 from chat.models.accounts import is_ai_user_id
 from chat.services.accounts import user_deactivate
 from chat.services.moderation import direct_message_delete
+from retrochat.admin_tools import MessageModerationAdmin
 
 
 class RetroChatUserCreationForm(AdminUserCreationForm):
@@ -134,7 +135,7 @@ class FriendshipAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(DirectMessage)
-class DirectMessageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class DirectMessageAdmin(MessageModerationAdmin):
     list_display = ("id", "from_user", "to_user", "short_content", "timestamp", "is_read", "is_ai_generated")
     list_filter = ("is_read", "is_ai_generated")
     list_select_related = ("from_user", "to_user")
@@ -142,28 +143,6 @@ class DirectMessageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     search_fields = ("from_user__email", "to_user__email", "id")
     date_hierarchy = "timestamp"
     readonly_fields = ("id", "from_user", "to_user", "content", "timestamp", "client_message_id", "is_ai_generated")
-    actions = ("delete_and_notify",)
 
-    @admin.display(description="content")
-    def short_content(self, obj: DirectMessage) -> str:
-        return obj.content if len(obj.content) <= 60 else obj.content[:57] + "…"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
-        # The built-in bulk delete would skip the service (recipients would not be told).
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
-
-    @admin.action(description="Delete and tell both participants")
-    def delete_and_notify(self, request: HttpRequest, queryset: QuerySet[DirectMessage]) -> None:
-        count = 0
-        for message in queryset:
-            direct_message_delete(message=message)
-            count += 1
-        self.message_user(request, f"Deleted {count} message(s).", messages.SUCCESS)
-
-    def delete_model(self, request: HttpRequest, obj: DirectMessage) -> None:
-        direct_message_delete(message=obj)
+    def delete_and_tell(self, message: DirectMessage) -> None:
+        direct_message_delete(message=message)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
 from groups.models import Group, GroupMember, GroupMessage
 from groups.moderation import group_message_delete
+from retrochat.admin_tools import MessageModerationAdmin
 
 
 class GroupMemberInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -40,7 +41,7 @@ class GroupAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(GroupMessage)
-class GroupMessageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class GroupMessageAdmin(MessageModerationAdmin):
     list_display = ("id", "group", "from_user", "short_content", "timestamp", "is_ai_generated")
     list_filter = ("is_ai_generated",)
     list_select_related = ("group", "from_user")
@@ -57,28 +58,6 @@ class GroupMessageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "mentioned_user_ids",
         "client_message_id",
     )
-    actions = ("delete_and_notify",)
 
-    @admin.display(description="content")
-    def short_content(self, obj: GroupMessage) -> str:
-        return obj.content if len(obj.content) <= 60 else obj.content[:57] + "…"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
-        # The built-in bulk delete would skip the service (members would not be told).
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
-
-    @admin.action(description="Delete and tell the group's members")
-    def delete_and_notify(self, request: HttpRequest, queryset: QuerySet[GroupMessage]) -> None:
-        count = 0
-        for message in queryset:
-            group_message_delete(message=message)
-            count += 1
-        self.message_user(request, f"Deleted {count} message(s).", messages.SUCCESS)
-
-    def delete_model(self, request: HttpRequest, obj: GroupMessage) -> None:
-        group_message_delete(message=obj)
+    def delete_and_tell(self, message: GroupMessage) -> None:
+        group_message_delete(message=message)

@@ -20,7 +20,6 @@ from retrochat.errors import BadRequest
 from retrochat.timefmt import iso_z
 
 MIN_OTHER_MEMBERS = 2
-MESSAGE_MAX_LENGTH = 2000
 CLIENT_MESSAGE_ID_MAX_LENGTH = 64
 
 # --- REST inputs ------------------------------------------------------------------------------

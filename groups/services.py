@@ -24,10 +24,11 @@ from chat.models.accounts import is_ai_user_id
 from chat.services.ai_users import ensure_group_ai_user, group_ai_user_id
 from groups import selectors
 from groups.models import Group, GroupMember, GroupMessage, GroupMessageRead, GroupStyleProfile, _default_tone
-from groups.schemas import MESSAGE_MAX_LENGTH, MIN_OTHER_MEMBERS, GroupMessageOut, card, member_out, message_out
+from groups.schemas import MIN_OTHER_MEMBERS, GroupMessageOut, card, member_out, message_out
 from groups.selectors import GROUP_NOT_FOUND, NOT_A_MEMBER, parse_uuid
 from retrochat.errors import BadRequest, Conflict, Forbidden, NotFound
 from retrochat.realtime.broadcast import broadcast_on_commit
+from retrochat.validation import clean_text
 
 NAME_MAX_LENGTH = 50
 DESCRIPTION_MAX_LENGTH = 200
@@ -81,16 +82,6 @@ def _clean_description(description: str | None) -> str | None:
     if len(cleaned) > DESCRIPTION_MAX_LENGTH:
         raise BadRequest("Group description must be 200 characters or less")
     return cleaned or None
-
-
-def clean_content(content: str) -> str:
-    """Message text: trimmed, 1..2000 characters."""
-    text = content.strip()
-    if not text:
-        raise BadRequest("Message content cannot be empty")
-    if len(text) > MESSAGE_MAX_LENGTH:
-        raise BadRequest(f"Message content must be shorter than or equal to {MESSAGE_MAX_LENGTH} characters")
-    return text
 
 
 def _delete_group(group: Group) -> None:
@@ -325,7 +316,7 @@ def group_message_send(
     gid = parse_uuid(group_id)
     if gid is None:
         raise Forbidden(NOT_A_MEMBER)
-    text = clean_content(content)
+    text = clean_text(content)
     with transaction.atomic():
         cards = selectors.member_cards(gid)
         sender = next((c for c in cards if c[0] == user_id), None)

@@ -11,7 +11,6 @@ from chat.models import DirectMessage
 from retrochat.errors import BadRequest
 from retrochat.timefmt import iso_z
 
-MAX_CONTENT_LENGTH = 2000
 MAX_CLIENT_MESSAGE_ID_LENGTH = 64
 
 M = TypeVar("M", bound=BaseModel)

@@ -21,11 +21,12 @@ from django.db import IntegrityError, transaction
 
 from chat.models import DirectMessage
 from chat.models.accounts import is_ai_user_id
-from chat.schemas.messages import MAX_CONTENT_LENGTH, message_out
+from chat.schemas.messages import message_out
 from chat.selectors.friends import are_friends
 from chat.selectors.messages import message_not_found, parse_message_id
 from retrochat.errors import BadRequest, Conflict, Forbidden
 from retrochat.realtime.broadcast import broadcast_on_commit
+from retrochat.validation import clean_text
 
 NOT_FRIENDS = "You can only send messages to your friends"
 
@@ -34,18 +35,6 @@ NOT_FRIENDS = "You can only send messages to your friends"
 class SendResult:
     message: DirectMessage
     created: bool  # False: a retried clientMessageId, nothing was delivered again
-
-
-def clean_content(content: object) -> str:
-    """Trimmed content, 1..2000 characters, or a 400."""
-    if not isinstance(content, str):
-        raise BadRequest("content must be a string")
-    text = content.strip()
-    if not text:
-        raise BadRequest("Message content cannot be empty")
-    if len(text) > MAX_CONTENT_LENGTH:
-        raise BadRequest(f"Message content must be shorter than or equal to {MAX_CONTENT_LENGTH} characters")
-    return text
 
 
 def _stored(sender_id: str, client_message_id: str) -> DirectMessage | None:
@@ -68,7 +57,7 @@ def message_send(
     same answer for both so ids cannot be probed). Queries: 2 (friendship, insert), +1 lookup with
     a ``clientMessageId``.
     """
-    text = clean_content(content)
+    text = clean_text(content)
     if is_ai_user_id(to_user_id):
         raise BadRequest("Cannot send direct messages to an AI user")
     if client_message_id is not None:

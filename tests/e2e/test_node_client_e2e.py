@@ -131,5 +131,5 @@ async def test_node_client_reconnects_after_the_transport_drops(server, transpor
     connects = [line for line in lines if line["type"] == "connect"]
     assert len(connects) == 2
     assert connects[0]["id"] != connects[1]["id"]  # a new socket after the drop
-    assert [line["reason"] for line in lines if line["type"] == "disconnect"][0] == "transport close"
+    assert next(line["reason"] for line in lines if line["type"] == "disconnect") == "transport close"
     assert acks(lines)["whoami"][0]["userId"] == carol.id

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
+from channels.consumer import AsyncConsumer
+from channels.exceptions import StopConsumer
 from django.http.cookie import parse_cookie
 
 from retrochat.realtime.session import HandshakeError, unknown_transport, unsupported_version
@@ -55,3 +57,24 @@ def check_query(query: Mapping[str, str]) -> str:
 def log_refusal(error: HandshakeError | str, handshake: Handshake) -> None:
     reason = error.message if isinstance(error, HandshakeError) else error
     logger.info("Connection error: %s (client %s)", reason, handshake.client_ip)
+
+
+class DirectConsumer(AsyncConsumer):  # type: ignore[misc]
+    """A Channels consumer with a direct receive loop instead of the generic one: no channel-layer
+    channel, no task per message, no database-connection cleanup per message (transports never
+    touch the database). Each message is handled as soon as the server queues it."""
+
+    channel_layer_alias = NO_LAYER
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        self.scope = scope
+        self.channel_layer = None
+        self.base_send = send
+        try:
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        raise NotImplementedError

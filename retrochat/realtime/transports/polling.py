@@ -12,7 +12,6 @@ import json
 import logging
 from typing import Any
 
-from channels.consumer import AsyncConsumer
 from channels.exceptions import StopConsumer
 
 from retrochat.realtime import limits as limits_module
@@ -29,7 +28,7 @@ from retrochat.realtime.session import (
     lookup,
     unknown_sid,
 )
-from retrochat.realtime.transports.common import NO_LAYER, check_query, handshake_from_scope, log_refusal
+from retrochat.realtime.transports.common import DirectConsumer, check_query, handshake_from_scope, log_refusal
 from retrochat.realtime.types import Handshake
 
 logger = logging.getLogger("retrochat.realtime")
@@ -41,9 +40,7 @@ JSON = (b"content-type", b"application/json")
 UPGRADE_YIELDS = 8
 
 
-class PollingConsumer(AsyncConsumer):  # type: ignore[misc]
-    channel_layer_alias = NO_LAYER
-
+class PollingConsumer(DirectConsumer):
     def __init__(self, *, app: EngineApp) -> None:
         self.app = app
         self.limits = limits_module.current()
@@ -51,19 +48,6 @@ class PollingConsumer(AsyncConsumer):  # type: ignore[misc]
         self.too_large = False
         self.task: asyncio.Task[None] | None = None
         self.responded = False
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        # A direct receive loop instead of Channels' generic one: no channel-layer channel, no
-        # task per message, no database-connection cleanup per message (transports never touch
-        # the database). Each message is handled as soon as the server queues it.
-        self.scope = scope
-        self.channel_layer = None
-        self.base_send = send
-        try:
-            while True:
-                await self.dispatch(await receive())
-        except StopConsumer:
-            pass
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         kind = message["type"]

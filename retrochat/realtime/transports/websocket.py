@@ -16,13 +16,12 @@ import logging
 from collections import deque
 from typing import Any
 
-from channels.consumer import AsyncConsumer
 from channels.exceptions import StopConsumer
 
 from retrochat.realtime import limits as limits_module
 from retrochat.realtime.origin import origin_allowed
 from retrochat.realtime.session import EngineApp, EngineSession, HandshakeError, lookup
-from retrochat.realtime.transports.common import NO_LAYER, check_query, handshake_from_scope, log_refusal
+from retrochat.realtime.transports.common import DirectConsumer, check_query, handshake_from_scope, log_refusal
 
 logger = logging.getLogger("retrochat.realtime")
 
@@ -89,26 +88,11 @@ class WsLink:
                 self._out.clear()
 
 
-class WebSocketConsumer(AsyncConsumer):  # type: ignore[misc]
-    channel_layer_alias = NO_LAYER
-
+class WebSocketConsumer(DirectConsumer):
     def __init__(self, *, app: EngineApp) -> None:
         self.app = app
         self.session: EngineSession | None = None
         self.link: WsLink | None = None
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        # A direct receive loop instead of Channels' generic one: no channel-layer channel, no
-        # task per message, no database-connection cleanup per message (transports never touch
-        # the database). Each message is handled as soon as the server queues it.
-        self.scope = scope
-        self.channel_layer = None
-        self.base_send = send
-        try:
-            while True:
-                await self.dispatch(await receive())
-        except StopConsumer:
-            pass
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         kind = message["type"]
