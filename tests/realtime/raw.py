@@ -28,6 +28,37 @@ class Closed(Exception):
 class RawWs:
     def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         self.ws = ws
+        self._inbox: asyncio.Queue[aiohttp.WSMessage] | None = None
+        self._reader: asyncio.Task[None] | None = None
+
+    def autopong(self) -> None:
+        """Answer every server PING at once from a background reader, as real clients do.
+
+        The conformance heartbeat is 300 ms + 200 ms: without this, a connection that a test keeps
+        idle while it works with another one (or a slow, loaded machine) misses its pong deadline.
+        Heartbeat tests themselves do not use it.
+        """
+        if self._reader is None:
+            self._inbox = asyncio.Queue()
+            self._reader = asyncio.create_task(self._read_loop())
+
+    async def _read_loop(self) -> None:
+        assert self._inbox is not None
+        while True:
+            msg = await self.ws.receive()
+            if msg.type == aiohttp.WSMsgType.TEXT and msg.data == "2":
+                await self.ws.send_str("3")
+                continue
+            await self._inbox.put(msg)
+            if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED):
+                return
+            if msg.type == aiohttp.WSMsgType.ERROR:
+                return
+
+    async def _next(self, timeout: float) -> aiohttp.WSMessage:
+        if self._inbox is None:
+            return await self.ws.receive(timeout=timeout)
+        return await asyncio.wait_for(self._inbox.get(), timeout)
 
     async def send(self, frame: str | bytes) -> None:
         if isinstance(frame, bytes):
@@ -38,7 +69,7 @@ class RawWs:
     async def recv(self, timeout: float = 3.0, *, skip_pings: bool = False) -> str | bytes:
         """The next frame (raises `Closed` when the server closes, TimeoutError when none comes)."""
         while True:
-            msg = await self.ws.receive(timeout=timeout)
+            msg = await self._next(timeout)
             if msg.type == aiohttp.WSMsgType.TEXT:
                 if skip_pings and msg.data == "2":
                     continue
@@ -81,6 +112,8 @@ class RawWs:
         return self.ws.closed
 
     async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
         await self.ws.close()
 
 
@@ -90,7 +123,12 @@ async def ws_connect(
 ) -> AsyncIterator[RawWs]:
     url = base_url.replace("http://", "ws://") + path + ("?" + query if query else "")
     async with aiohttp.ClientSession() as session, session.ws_connect(url, autoping=True, **kwargs) as ws:
-        yield RawWs(ws)
+        raw = RawWs(ws)
+        try:
+            yield raw
+        finally:
+            if raw._reader is not None:
+                raw._reader.cancel()
 
 
 async def ws_handshake_status(base_url: str, path: str, query: str, headers: dict[str, str] | None = None) -> int:
