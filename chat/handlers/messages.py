@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from channels.db import database_sync_to_async
-
 from chat.schemas.messages import MessageOut, MessageSendIn, message_out, parse_payload
-from chat.services.messages import message_send
+from chat.services.message_batch import SendRequest, direct_message_sender
 from retrochat.errors import DomainError
 from retrochat.realtime.router import events
 from retrochat.realtime.types import Socket
@@ -25,10 +23,9 @@ async def on_message_send(socket: Socket, payload: object = None, *_: object) ->
     ``message:error`` ``{error}`` to this socket and an ack error; nothing stored or delivered."""
     user_id = socket_user(socket)
     data = parse_payload(MessageSendIn, payload)
-    result = await database_sync_to_async(message_send)(
-        sender_id=user_id,
-        to_user_id=data.to_user_id,
-        content=data.content,
-        client_message_id=data.client_message_id,
+    request = SendRequest(
+        sender_id=user_id, to_user_id=data.to_user_id, content=data.content, client_message_id=data.client_message_id
     )
+    # Coalesced with the sends of other sockets: one transaction and one COMMIT per round.
+    result = await direct_message_sender.submit(request)
     return message_out(result.message)

@@ -1,0 +1,133 @@
+"""Direct messages sent over sockets, many per transaction: ``message_send_many`` and its `Batcher`.
+
+``message:send`` handlers submit to `direct_message_sender`; every request that arrives while a
+round is on the database thread joins the next round, which runs ``message_send_many``: the same
+rules, refusals and events as `chat.services.messages.message_send`, for many requests at once —
+
+- each request is checked alone (content, AI recipient) and refused alone, nothing stored for it;
+- one query reads the friendships among the senders and recipients (non-friends → 403 each);
+- the accepted messages are inserted with ONE ``INSERT`` in ONE transaction, so ONE COMMIT;
+- after that COMMIT (and only then), ``message:receive`` to every socket of each recipient and
+  ``message:sent`` to every socket of each sender leave, in request order, through one hop to the
+  event loop; each sender's style profile refresh is queued once.
+
+Requests carrying a ``clientMessageId`` go through `message_send` one by one after the round's
+transaction, so idempotent retries keep their exact semantics (replay, conflict, races).
+
+A request's outcome is returned only after its transaction committed (the ack means stored).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from django.db import transaction
+
+from chat.models import DirectMessage
+from chat.models.accounts import is_ai_user_id
+from chat.schemas.messages import message_out
+from chat.selectors.friends import friend_pairs_among
+from chat.services.batching import Batcher
+from chat.services.messages import NOT_FRIENDS, SendResult, message_send
+from retrochat.errors import BadRequest, DomainError, Forbidden
+from retrochat.realtime.broadcast import emit_to_users
+from retrochat.validation import clean_text
+
+logger = logging.getLogger(__name__)
+
+AI_RECIPIENT = "Cannot send direct messages to an AI user"
+
+
+@dataclass(frozen=True, slots=True)
+class SendRequest:
+    sender_id: str
+    to_user_id: str
+    content: object
+    client_message_id: str | None = None
+
+
+Emit = tuple[str, Any, str]  # (event, payload, user id)
+
+
+async def _emit_all(emits: list[Emit]) -> None:
+    for event, payload, user_id in emits:
+        await emit_to_users(event, payload, user_ids=[user_id])
+
+
+def _emit_all_on_commit(emits: list[Emit]) -> None:
+    """After the current transaction commits, emit every event in order, in one hop to the event loop."""
+    if emits:
+        transaction.on_commit(lambda: async_to_sync(_emit_all)(emits))
+
+
+def message_send_many(requests: Sequence[SendRequest]) -> list[SendResult | DomainError]:
+    """One outcome per request, in order: the `SendResult`, or the refusal (`DomainError`)."""
+    outcomes: list[SendResult | DomainError | None] = [None] * len(requests)
+    one_by_one: list[int] = []
+    checked: list[tuple[int, str]] = []
+    for i, request in enumerate(requests):
+        if request.client_message_id is not None:
+            one_by_one.append(i)
+            continue
+        try:
+            text = clean_text(request.content)
+            if is_ai_user_id(request.to_user_id):
+                raise BadRequest(AI_RECIPIENT)
+        except DomainError as exc:
+            outcomes[i] = exc
+            continue
+        checked.append((i, text))
+
+    if checked:
+        friends = friend_pairs_among([(requests[i].sender_id, requests[i].to_user_id) for i, _ in checked])
+        rows: list[tuple[int, DirectMessage]] = []
+        for i, text in checked:
+            request = requests[i]
+            if frozenset((request.sender_id, request.to_user_id)) not in friends:
+                outcomes[i] = Forbidden(NOT_FRIENDS)
+                continue
+            message = DirectMessage(from_user_id=request.sender_id, to_user_id=request.to_user_id, content=text)
+            rows.append((i, message))
+        if rows:
+            with transaction.atomic():
+                DirectMessage.objects.bulk_create([message for _, message in rows])
+                emits: list[Emit] = []
+                for i, message in rows:
+                    payload = message_out(message)
+                    emits.append(("message:receive", payload, message.to_user_id))
+                    emits.append(("message:sent", payload, message.from_user_id))
+                    outcomes[i] = SendResult(message=message, created=True)
+                _emit_all_on_commit(emits)
+                for sender_id in dict.fromkeys(message.from_user_id for _, message in rows):
+                    _style_profile_refresh_soon(sender_id)
+
+    for i in one_by_one:
+        request = requests[i]
+        try:
+            outcomes[i] = message_send(
+                sender_id=request.sender_id,
+                to_user_id=request.to_user_id,
+                content=request.content,
+                client_message_id=request.client_message_id,
+            )
+        except DomainError as exc:
+            outcomes[i] = exc
+        except Exception:
+            # The others of this round are committed already: only this request fails.
+            logger.exception("message:send from %s failed", request.sender_id)
+            outcomes[i] = DomainError("Failed to send message", code="internal")
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+def _style_profile_refresh_soon(user_id: str) -> None:
+    from aifriend.services import style_profile_refresh_soon  # the AI app builds on this one
+
+    style_profile_refresh_soon(user_id=user_id)
+
+
+direct_message_sender: Batcher[SendRequest, SendResult] = Batcher(message_send_many, name="message-send")
+"""What ``message:send`` handlers await: ``await direct_message_sender.submit(SendRequest(...))``."""
