@@ -34,6 +34,7 @@ from aifriend.providers import ProviderError, get_provider
 from aifriend.services import ReplyPlan
 from chat.schemas.messages import MessageOut
 from retrochat.errors import Conflict, DomainError, Forbidden, RateLimited
+from retrochat.observability import metrics
 from retrochat.realtime.broadcast import emit_to_users
 from retrochat.realtime.types import Socket
 
@@ -66,6 +67,8 @@ async def produce_reply(plan: ReplyPlan, sink: ChunkSink | None = None, *, targe
     full = ""
     index = 0
     outcome = "ok"
+    stream = metrics.AiStream(provider.name)
+    result = "ok"
     try:
         async with asyncio.timeout(conf.reply_deadline()):
             async with aclosing(provider.stream(plan.request)) as chunks:  # type: ignore[type-var]
@@ -77,9 +80,16 @@ async def produce_reply(plan: ReplyPlan, sink: ChunkSink | None = None, *, targe
                     index += 1
     except (ProviderError, TimeoutError) as exc:
         outcome = f"failed ({exc!r})"
+        result = "timeout" if isinstance(exc, TimeoutError) else "failed"
     except Exception as exc:  # a provider bug must not become a stuck stream
         logger.exception("AI provider %s raised unexpectedly", provider.name)
         outcome = f"failed ({exc!r})"
+        result = "failed"
+    except asyncio.CancelledError:
+        result = "cancelled"
+        raise
+    finally:
+        stream.finish(result)
     if not full:
         full = conf.FAILURE_TEXT if outcome != "ok" else conf.EMPTY_REPLY_TEXT
         await send(full, full, 0)
@@ -98,6 +108,7 @@ async def produce_reply(plan: ReplyPlan, sink: ChunkSink | None = None, *, targe
 async def _admit(user_id: str, slot_key: str, busy_message: str) -> str:
     """Rate limit, then the reply slot; returns the slot token or raises."""
     if not await limits.allow(user_id):
+        metrics.rate_limited("ai")
         raise RateLimited(conf.RATE_LIMITED, retry_after=limits.WINDOW)
     token = await limits.acquire_slot(slot_key)
     if token is None:

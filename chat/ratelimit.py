@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from retrochat.errors import RateLimited
+from retrochat.observability import metrics
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class Limit:
             cache.set(key, 1, timeout=self.seconds + 1)
             count = 1
         if count > self.requests:
+            metrics.rate_limited(self.metric_label)
             raise RateLimited(retry_after=max(1, math.ceil(remaining)))
 
     def check(self, identity: str) -> None:
@@ -52,7 +54,13 @@ class Limit:
             return
         key, remaining = self._key(identity, time.time())
         if (cache.get(key) or 0) >= self.requests:
+            metrics.rate_limited(self.metric_label)
             raise RateLimited(retry_after=max(1, math.ceil(remaining)))
+
+    @property
+    def metric_label(self) -> str:
+        """``auth_ip`` or ``auth_account`` (the ``limiter`` label of the rate-limit metric)."""
+        return f"auth_{self.scope.partition(':')[0]}"
 
 
 def per_ip(endpoint: str) -> Limit:

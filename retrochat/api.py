@@ -20,6 +20,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from chat.sessions import ResolvedSession, resolve_request
 from retrochat.errors import DomainError, Forbidden, RateLimited
+from retrochat.observability.context import bind_user
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ def session_auth(request: HttpRequest) -> ResolvedSession | None:
         if origin is not None and origin not in settings.TRUSTED_ORIGINS:
             raise Forbidden("Invalid origin")
     request.user = resolved.user
+    bind_user(resolved.user.id)  # log lines of this request carry the user id
     return resolved
 
 

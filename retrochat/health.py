@@ -4,7 +4,8 @@
 - ``GET /healthz`` liveness: the process answers HTTP.
 - ``GET /readyz``  readiness: the database answers, every migration is applied and a message
   makes a round trip through the channel layer (Redis when configured). 503 with a ``reason``
-  naming the first failing check otherwise; details go to the log, not to the response.
+  naming the first failing check otherwise; details go to the log, not to the response. A worker
+  that is shutting down answers 503 ``{"reason": "shutting down"}``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_safe
+
+from retrochat.realtime.drain import draining
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +95,8 @@ async def _bounded(name: str, check: Any) -> str | None:
 
 @require_safe
 async def readyz(request: HttpRequest) -> HttpResponse:
+    if draining():
+        return _json({"status": "unavailable", "reason": "shutting down", "checks": {}}, status=503)
     database = await _bounded("database", sync_to_async(check_database, thread_sensitive=False)())
     layer = await _bounded("channel layer", check_channel_layer())
     checks = {"database": database or "ok", "channelLayer": layer or "ok"}

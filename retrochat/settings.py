@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from retrochat.observability.logs import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -79,6 +81,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Request id, HTTP metrics and the access line (retrochat/observability/middleware.py).
+    "retrochat.observability.middleware.RequestMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -261,7 +265,7 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    SECURE_REDIRECT_EXEMPT = [r"^$", r"^healthz$", r"^readyz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^$", r"^healthz$", r"^readyz$", r"^metrics$"]
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
@@ -269,17 +273,21 @@ if not DEBUG:
         # Preloading is a deliberate, hard-to-undo commitment for the whole domain; off by default.
         SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
+# Operations (docs/OPERATIONS.md).
+# GET /metrics (Prometheus): METRICS_TOKEN set → `Authorization: Bearer <token>` required; unset →
+# loopback clients only. The server entry point (retrochat/serve.py) keeps the values of every
+# worker process in METRICS_DIR (prometheus_client multiprocess mode; workers of one host share it).
+METRICS_ENABLED = env.bool("METRICS_ENABLED", default=True)
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="") or str(BASE_DIR / "var" / "metrics")
+# SIGTERM: stop accepting, finish in-flight handler calls, tell clients to reconnect elsewhere,
+# end the sockets (presence), exit — within this many seconds (then whatever is left is forced).
+SHUTDOWN_TIMEOUT_SECONDS = env.float("SHUTDOWN_TIMEOUT_SECONDS", default=10.0)
+
+# Logs go to stderr: human-readable text in development, JSON lines in production (DEBUG=0), each
+# line with the request or connection id and the user id when known (retrochat/observability/logs.py).
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": "WARNING"},
-    "loggers": {
-        "retrochat": {"level": LOG_LEVEL},
-        "chat": {"level": LOG_LEVEL},
-        "groups": {"level": LOG_LEVEL},
-        "aifriend": {"level": LOG_LEVEL},
-    },
-}
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json").strip().lower()
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be text or json, not {LOG_FORMAT!r}.")
+LOGGING = logging_config(log_format=LOG_FORMAT, level=LOG_LEVEL)

@@ -1,4 +1,4 @@
-"""URL map: the REST API under /api/, the admin, health endpoints and (optionally) media."""
+"""URL map: the REST API under /api/, the admin, health and metrics endpoints and (optionally) media."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import chat.auth_views
 import groups.api
 from retrochat import health
 from retrochat.api import api, not_found
+from retrochat.observability.views import metrics_view
 
 api.add_router("", chat.api.router)
 api.add_router("", groups.api.router)
@@ -21,6 +22,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", health.index, name="index"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
     # Better-auth's endpoints speak their own error dialect; they must come before the REST API.
     path("api/auth/", include(chat.auth_views.urlpatterns)),
     path("api/", api.urls),

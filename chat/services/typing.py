@@ -16,6 +16,7 @@ from channels.db import database_sync_to_async
 from chat.selectors.friends import are_friends
 from chat.services.messages import NOT_FRIENDS
 from retrochat.errors import Forbidden
+from retrochat.observability import metrics
 from retrochat.realtime.broadcast import emit_to_users
 
 TYPING_MAX_EVENTS = 20
@@ -56,6 +57,7 @@ typing_limiter = WindowLimiter(TYPING_MAX_EVENTS, TYPING_WINDOW_SECONDS)
 async def typing_notify(*, user_id: str, to_user_id: str) -> bool:
     """Forward a typing indicator; False when it was dropped by the rate limit. Non-friends: 403."""
     if not typing_limiter.allow(user_id):
+        metrics.rate_limited("typing")
         return False
     if not await database_sync_to_async(are_friends)(user_id=user_id, other_id=to_user_id):
         raise Forbidden(NOT_FRIENDS)

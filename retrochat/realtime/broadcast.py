@@ -10,19 +10,22 @@ same text to each local socket::
 
     {"type": "rt.emit", "packet": '2["message:receive",{...}]',
      "users": ["u1", "u2"] | None, "room": "group.<id>" | None, "exclude_sid": str | None,
-     "event": "message:receive"}
+     "event": "message:receive", "ts": <publish time, for the fan-out latency metric>,
+     "everyone": True (only from `emit_to_everyone`)}
     {"type": "rt.disconnect", "users": ["u1"], "auth_session_id": str | None, "reason": str}
 
 Routing: an event for one user goes to that user's layer group (`user.<id>`, only workers holding
 a socket of that user receive it); an event for several users goes once to the all-workers group
 and each worker picks its local sockets of those users — one layer message per event, not one
-per recipient.
+per recipient. `emit_to_everyone` (operator notices) goes to the all-workers group and reaches
+every authenticated socket of every worker.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterable
 from functools import partial
 from typing import Any
@@ -30,6 +33,8 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
+
+from retrochat.observability import metrics
 
 WORKERS_GROUP = "rt.workers"
 _ROOM_NAME = re.compile(r"^[A-Za-z0-9._-]{1,90}$")
@@ -52,7 +57,17 @@ def encode_event(event: str, *args: Any) -> str:
 
 
 def _emit_message(event: str, args: tuple[Any, ...], **target: Any) -> dict[str, Any]:
-    return {"type": "rt.emit", "event": event, "packet": encode_event(event, *args), **target}
+    return {"type": "rt.emit", "event": event, "packet": encode_event(event, *args), "ts": time.time(), **target}
+
+
+async def _group_send(group: str, message: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    assert layer is not None, "CHANNEL_LAYERS is not configured"
+    try:
+        await layer.group_send(group, message)
+    except Exception:
+        metrics.layer_failure("group_send")
+        raise
 
 
 async def emit_to_users(event: str, *args: Any, user_ids: Iterable[str], exclude_sid: str | None = None) -> None:
@@ -60,21 +75,18 @@ async def emit_to_users(event: str, *args: Any, user_ids: Iterable[str], exclude
     users = list(dict.fromkeys(user_ids))
     if not users:
         return
-    layer = get_channel_layer()
-    assert layer is not None, "CHANNEL_LAYERS is not configured"
-    if len(users) == 1:
-        message = _emit_message(event, args, users=users, room=None, exclude_sid=exclude_sid)
-        await layer.group_send(user_group(users[0]), message)
-    else:
-        message = _emit_message(event, args, users=users, room=None, exclude_sid=exclude_sid)
-        await layer.group_send(WORKERS_GROUP, message)
+    message = _emit_message(event, args, users=users, room=None, exclude_sid=exclude_sid)
+    await _group_send(user_group(users[0]) if len(users) == 1 else WORKERS_GROUP, message)
 
 
 async def emit_to_room(room: str, event: str, *args: Any, exclude_sid: str | None = None) -> None:
     """Emit to every socket that joined ``room`` (see `Socket.join`), on every worker."""
-    layer = get_channel_layer()
-    assert layer is not None, "CHANNEL_LAYERS is not configured"
-    await layer.group_send(room_group(room), _emit_message(event, args, users=None, room=room, exclude_sid=exclude_sid))
+    await _group_send(room_group(room), _emit_message(event, args, users=None, room=room, exclude_sid=exclude_sid))
+
+
+async def emit_to_everyone(event: str, *args: Any) -> None:
+    """Emit to every authenticated socket on every worker (operator notices: ``manage.py broadcast``)."""
+    await _group_send(WORKERS_GROUP, _emit_message(event, args, users=None, room=None, exclude_sid=None, everyone=True))
 
 
 async def disconnect_users(user_ids: Iterable[str], *, auth_session_id: str | None = None, reason: str) -> None:
@@ -82,10 +94,8 @@ async def disconnect_users(user_ids: Iterable[str], *, auth_session_id: str | No
     users = list(dict.fromkeys(user_ids))
     if not users:
         return
-    layer = get_channel_layer()
-    assert layer is not None, "CHANNEL_LAYERS is not configured"
     message = {"type": "rt.disconnect", "users": users, "auth_session_id": auth_session_id, "reason": reason}
-    await layer.group_send(WORKERS_GROUP, message)
+    await _group_send(WORKERS_GROUP, message)
 
 
 def broadcast_on_commit(

@@ -10,8 +10,10 @@ Consumers never create channels of their own. The hub
 - re-adds its group memberships every ``Limits.group_refresh_s`` (layer groups expire);
 - writes each received ``rt.emit`` packet — encoded once by the publisher, see `broadcast` — to
   every matching local socket, once per socket even if it matches several ways, honouring
-  ``users``, ``room`` and ``exclude_sid``; ``rt.disconnect`` closes the matching sockets
-  (optionally only those of one auth session).
+  ``users``, ``room``, ``everyone`` (every authenticated socket) and ``exclude_sid``;
+  ``rt.disconnect`` closes the matching sockets (optionally only those of one auth session);
+  ``rt.stats`` is answered with `server.engine_stats` on the ``reply_to`` channel (the
+  ``online`` command asks every worker, see `stats`).
 
 Rooms are plain names built by helpers (``user.<id>``, ``group.<id>``); `broadcast.room_group`
 validates them. Local membership changes are synchronous; joining awaits the layer group_add so
@@ -23,11 +25,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
+import os
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
 
+from retrochat.observability import metrics
 from retrochat.realtime import limits as limits_module
 from retrochat.realtime.broadcast import WORKERS_GROUP, room_group
 
@@ -50,6 +54,18 @@ class Member(Protocol):
 def user_room(user_id: str) -> str:
     """The room every socket of ``user_id`` joins (see `broadcast.user_group`)."""
     return f"{USER_ROOM_PREFIX}{user_id}"
+
+
+EventObserver = Callable[[list[str]], None]
+_observers: dict[str, list[EventObserver]] = {}
+
+
+def observe_event(event: str, observer: EventObserver) -> None:
+    """Call ``observer(user_ids)`` when an ``rt.emit`` of ``event`` addressed to users reaches this
+    worker, before it is written to their sockets (e.g. to drop a cache those users' requests read)."""
+    observers = _observers.setdefault(event, [])
+    if observer not in observers:
+        observers.append(observer)
 
 
 class Hub:
@@ -165,6 +181,7 @@ class Hub:
             except asyncio.CancelledError:
                 raise
             except Exception:
+                metrics.layer_failure("receive")
                 logger.exception("channel layer receive failed; retrying")
                 await asyncio.sleep(1.0)
                 # The layer may have lost our memberships (e.g. Redis restarted): add them back.
@@ -189,6 +206,7 @@ class Hub:
             try:
                 await self.layer.group_add(group, self.channel)
             except Exception:
+                metrics.layer_failure("group_add")
                 logger.exception("could not refresh layer group %s", group)
                 return
 
@@ -198,11 +216,18 @@ class Hub:
             self._emit(message)
         elif kind == "rt.disconnect":
             self._disconnect(message)
+        elif kind == "rt.stats":
+            self._spawn(self._send_stats(message), "realtime-hub-stats")
         else:
             logger.warning("unknown channel layer message type %r", kind)
 
-    def _targets(self, users: Iterable[str] | None, room: str | None) -> set[Member]:
+    def _targets(self, users: Iterable[str] | None, room: str | None, everyone: bool = False) -> set[Member]:
         targets: set[Member] = set()
+        if everyone:
+            for name, members in self.rooms.items():
+                if name.startswith(USER_ROOM_PREFIX):
+                    targets.update(members)
+            return targets
         if room:
             targets.update(self.rooms.get(room, ()))
         if users:
@@ -212,12 +237,36 @@ class Hub:
 
     def _emit(self, message: dict[str, Any]) -> None:
         packet = message["packet"]
+        observers = _observers.get(message.get("event") or "")
+        if observers and message.get("users"):
+            for observer in observers:
+                try:
+                    observer(list(message["users"]))
+                except Exception:
+                    logger.exception("observer of %s failed", message.get("event"))
         exclude = message.get("exclude_sid")
-        for socket in self._targets(message.get("users"), message.get("room")):
+        delivered = self.delivered
+        for socket in self._targets(message.get("users"), message.get("room"), bool(message.get("everyone"))):
             if exclude is not None and socket.sid == exclude:
                 continue
             socket.deliver(packet)
             self.delivered += 1
+        if self.delivered != delivered:
+            metrics.event_sent(str(message.get("event") or "unknown"), self.delivered - delivered)
+            metrics.fanout(message.get("ts"))
+
+    async def _send_stats(self, message: dict[str, Any]) -> None:
+        reply_to = message.get("reply_to")
+        if not isinstance(reply_to, str) or self.layer is None:
+            return
+        from retrochat.realtime.server import engine_stats
+
+        reply = {"type": "rt.stats.reply", "nonce": message.get("nonce"), "pid": os.getpid(), **engine_stats()}
+        try:
+            await self.layer.send(reply_to, reply)
+        except Exception:
+            metrics.layer_failure("send")
+            logger.warning("could not answer a stats request", exc_info=True)
 
     def _disconnect(self, message: dict[str, Any]) -> None:
         auth_session_id = message.get("auth_session_id")

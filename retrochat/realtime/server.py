@@ -20,6 +20,8 @@ from collections.abc import Awaitable, Mapping
 from typing import Any
 
 from retrochat.errors import RateLimited
+from retrochat.observability import metrics
+from retrochat.realtime import drain
 from retrochat.realtime import limits as limits_module
 from retrochat.realtime.hub import get_hub
 from retrochat.realtime.limits import Limits
@@ -112,6 +114,8 @@ class Connection:
             if socket is not None:
                 self.protocol_error(f"namespace {namespace} is already connected")
                 return None
+            if drain.draining():
+                return None  # the connection is about to be closed: the client reconnects elsewhere
             router = self.server.namespaces.get(namespace)
             if router is None:
                 self._send(SioPacket(SioType.CONNECT_ERROR, namespace, {"message": "Invalid namespace"}))
@@ -137,8 +141,13 @@ class Connection:
     def _event(self, socket: Socket, packet: SioPacket) -> Awaitable[Any] | None:
         name, *args = packet.data
         registration = socket.router.lookup(name)
+        metrics.event_received(name if registration is not None else None)
+        if drain.draining():
+            socket.refuse_event(registration, packet.id, drain.ShuttingDown())
+            return None
         limited = self.limits.rate_limited and (registration is None or registration.rate_limited)
         if limited and not self.bucket.take():
+            metrics.rate_limited("realtime_events")
             if self.bucket.strikes > self.limits.rate_abuse_limit:
                 logger.warning("Connection error: too many events (session %s)", self.session.sid)
                 self.session.close("forced close")

@@ -32,6 +32,8 @@ from collections.abc import Awaitable
 from enum import Enum
 from typing import Any, Protocol
 
+from retrochat.observability import metrics
+from retrochat.observability.context import connection_id
 from retrochat.realtime.eio import (
     CodecError,
     EioPacket,
@@ -151,6 +153,7 @@ class EngineSession:
 
     def __init__(self, *, app: EngineApp, limits: Limits, handshake: Handshake, transport: str) -> None:
         self.sid = new_sid()
+        connection_id.set(self.sid)  # log lines of the code that opened the session name it
         self.app = app
         self.limits = limits
         self.handshake = handshake
@@ -191,6 +194,7 @@ class EngineSession:
         self._timer = self.loop.call_at(self._ping_at, self._ping_due)
         if self.ws is not None:
             self.ws.write(_encode(packet))
+        metrics.session_opened(self.transport)
         self.app.on_open(self)
         return packet
 
@@ -238,6 +242,7 @@ class EngineSession:
             self.ws.close(1000)
         if was_open:
             logger.debug("engine session %s closed: %s", self.sid, reason)
+            metrics.session_closed(self.transport)
             self.app.on_close(self, reason)
 
     def close_gracefully(self, reason: str) -> None:
@@ -259,6 +264,7 @@ class EngineSession:
             self.probe.close()
             self.probe = None
         self._linger_timer = self.loop.call_later(self.limits.close_linger_ms / 1000, self.close, reason)
+        metrics.session_closed(self.transport)
         self.app.on_close(self, reason)
 
     # ------------------------------------------------------------------ heartbeat
@@ -441,6 +447,7 @@ class EngineSession:
                 self._upgrade_timer = None
             self.probe = None
             self.transport = "websocket"
+            metrics.session_upgraded()
             self.ws = link
             poll, self._poll = self._poll, None
             if poll is not None and not poll.done():

@@ -24,6 +24,8 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from retrochat.errors import DomainError
+from retrochat.observability import metrics
+from retrochat.observability.context import current_socket
 from retrochat.realtime.hub import USER_ROOM_PREFIX, get_hub
 from retrochat.realtime.router import ConnectionRefused, EventRouter, Registration
 from retrochat.realtime.sio import CodecError, SioPacket, SioType, encode
@@ -118,6 +120,7 @@ class Socket:
     def emit_now(self, event: str, *args: Any) -> None:
         """Synchronous `emit` (for engine code that cannot await)."""
         self._packet(SioPacket(SioType.EVENT, self.namespace, [event, *args]))
+        metrics.event_sent(event)
 
     async def emit(self, event: str, *args: Any) -> None:
         """Send ``event`` to this socket only."""
@@ -218,6 +221,15 @@ class Socket:
     def pending(self) -> int:
         return len(self._inbox)
 
+    @property
+    def worker_task(self) -> asyncio.Task[None] | None:
+        """The task working off this socket's queue, while there is something queued."""
+        return self._worker
+
+    def pending_tasks(self) -> list[asyncio.Task[Any]]:
+        """The worker task and the spawned tasks still running (a draining worker waits for them)."""
+        return [task for task in (self._worker, *self._tasks) if task is not None and not task.done()]
+
     def enqueue_connect(self, auth: Any) -> asyncio.Future[None] | None:
         return self._enqueue(_Item("connect", auth=auth))
 
@@ -265,6 +277,7 @@ class Socket:
     # ------------------------------------------------------------------ the worker
 
     async def _work(self) -> None:
+        current_socket.set(self)  # log lines of this task (and of tasks it spawns) name the socket
         try:
             while self._inbox:
                 item = self._inbox.popleft()
@@ -305,8 +318,10 @@ class Socket:
                 # Hooks that already ran (presence, ...) get their disconnect counterpart.
                 await self._run_disconnect_hooks("connect refused")
             self._refuse(message)
+            metrics.connect_refused(error=not isinstance(exc, ConnectionRefused))
             return
         self.status = Status.CONNECTED
+        metrics.socket_connected()
         self.connection.socket_connected(self)
         held, self._held = self._held, []
         self._packet(SioPacket(SioType.CONNECT, self.namespace, {"sid": self.sid}))
@@ -358,6 +373,7 @@ class Socket:
         self._held = []
         self._drop_resources()
         if was_connected:
+            metrics.socket_disconnected(reason)
             await self._run_disconnect_hooks(reason)
 
     async def _run_disconnect_hooks(self, reason: str) -> None:

@@ -1,9 +1,12 @@
 """Real server processes for end-to-end tests.
 
-`ServerProcess` runs RetroChat's ASGI application under ``daphne`` as a subprocess on a free
-loopback port, with the environment of the test run plus overrides, and waits until it answers
-HTTP. Its combined stdout/stderr goes to a log file; `log_tail` returns the end of it (the
-fixtures in ``conftest.py`` attach it to the report of a failing test).
+`ServerProcess` runs RetroChat's ASGI application as a subprocess on a free loopback port, started
+like production workers are (``python -m retrochat.serve``: daphne with graceful shutdown), with
+the environment of the test run plus overrides, and waits until it answers HTTP. Each server gets
+its own metrics directory (``PROMETHEUS_MULTIPROC_DIR``) unless the overrides name one, and a
+shutdown budget of `SHUTDOWN_TIMEOUT` seconds. Its combined stdout/stderr goes to a log file;
+`log_tail` returns the end of it (the fixtures in ``conftest.py`` attach it to the report of a
+failing test).
 
 Typical use is through the fixtures (``server``, ``two_servers``, ``server_factory``,
 ``conformance_server``); direct use::
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -36,6 +40,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_APP = "tests.e2e.asgi:application"
 """RetroChat's application plus the e2e probe handlers (`tests.e2e.probe_handlers`)."""
 STARTUP_TIMEOUT = 30.0
+SHUTDOWN_TIMEOUT = "4"
 
 
 def free_port() -> int:
@@ -69,6 +74,8 @@ class ServerProcess:
     log_path: Path
     name: str = "server"
     env: dict[str, str] = field(default_factory=dict)
+    metrics_dir: str | None = None
+    """The temporary metrics directory the harness made for this server (removed by `cleanup`)."""
     _log_file: IO[bytes] | None = None
 
     @property
@@ -95,12 +102,20 @@ class ServerProcess:
         ``["{python}", "manage.py", "runserver_conformance", "--port", "{port}"]``.
         """
         port = port or free_port()
-        full_env = {**os.environ, "PYTHONUNBUFFERED": "1", "DJANGO_SETTINGS_MODULE": "retrochat.settings"}
+        full_env = {
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "DJANGO_SETTINGS_MODULE": "retrochat.settings",
+            "SHUTDOWN_TIMEOUT_SECONDS": SHUTDOWN_TIMEOUT,
+        }
+        metrics_dir: str | None = None
+        if not (env or {}).get("PROMETHEUS_MULTIPROC_DIR"):
+            metrics_dir = tempfile.mkdtemp(prefix=f"retrochat-{name}-metrics-")
+            full_env["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
         full_env.update(env or {})
         fd, log_name = tempfile.mkstemp(prefix=f"retrochat-{name}-", suffix=".log")
         log_file = os.fdopen(fd, "wb")
-        daphne = Path(sys.executable).with_name("daphne")
-        command = [str(daphne), "--bind", "127.0.0.1", "--port", str(port), app]
+        command = [sys.executable, "-m", "retrochat.serve", "--bind", "127.0.0.1", "--port", str(port), app]
         if argv is not None:
             command = [part.format(port=port, python=sys.executable) for part in argv]
         process = subprocess.Popen(
@@ -108,6 +123,7 @@ class ServerProcess:
         )
         server = cls(port=port, process=process, log_path=Path(log_name), name=name, env=dict(env or {}))
         server._log_file = log_file
+        server.metrics_dir = metrics_dir
         try:
             server.wait_ready()
         except BaseException:
@@ -164,6 +180,8 @@ class ServerProcess:
     def cleanup(self) -> None:
         with contextlib.suppress(OSError):
             self.log_path.unlink()
+        if self.metrics_dir:
+            shutil.rmtree(self.metrics_dir, ignore_errors=True)
 
     def __enter__(self) -> ServerProcess:
         return self

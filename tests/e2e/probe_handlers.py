@@ -119,6 +119,13 @@ async def drop_transport(socket: Socket, *args: Any) -> None:
     asyncio.get_running_loop().call_later(0.05, session.close, "transport close")
 
 
+@events.on("e2e:sleep", rate_limited=False)
+async def sleep(socket: Socket, seconds: Any = 0.5) -> str:
+    """Holds this socket's queue for ``seconds``: an in-flight handler call (graceful shutdown tests)."""
+    await asyncio.sleep(float(seconds))
+    return "slept"
+
+
 @events.on("e2e:spawn-ticker")
 async def spawn_ticker(socket: Socket, *args: Any) -> str:
     async def ticker() -> None:

@@ -11,6 +11,8 @@ from channels.consumer import AsyncConsumer
 from channels.exceptions import StopConsumer
 from django.http.cookie import parse_cookie
 
+from retrochat.observability.context import connection_id
+from retrochat.realtime.drain import draining, refuse_new_session
 from retrochat.realtime.session import HandshakeError, unknown_transport, unsupported_version
 from retrochat.realtime.types import Handshake
 
@@ -35,6 +37,8 @@ def handshake_from_scope(scope: Mapping[str, Any]) -> Handshake:
     for key, value in parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True):
         query.setdefault(key, value)
     client = scope.get("client")
+    if query.get("sid"):
+        connection_id.set(query["sid"])  # log lines written while serving this request name the connection
     return Handshake(
         headers=headers,
         cookies=parse_cookie(headers.get("cookie", "")),
@@ -45,12 +49,15 @@ def handshake_from_scope(scope: Mapping[str, Any]) -> Handshake:
 
 
 def check_query(query: Mapping[str, str]) -> str:
-    """The requested transport; raises `HandshakeError` for a bad ``transport`` or ``EIO``."""
+    """The requested transport; raises `HandshakeError` for a bad ``transport`` or ``EIO``, and for a
+    new session while the worker drains (503, see `retrochat.realtime.drain`)."""
     transport = query.get("transport")
     if transport not in TRANSPORTS:
         raise unknown_transport()
     if query.get("EIO") != "4":
         raise unsupported_version()
+    if not query.get("sid") and draining():
+        raise refuse_new_session()  # this worker is shutting down: the client goes to another one
     return transport
 
 
