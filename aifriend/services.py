@@ -16,16 +16,19 @@ Style-profile update rules (contract §5.3, with the original's bugs fixed):
   (``SKIP LOCKED``); awaited ones (a reply about to be generated) wait for it and then find
   nothing left to do.
 - Fire-and-forget updates run on `aifriend.background`'s pool after the sender's transaction
-  commits, never on the request path.
+  commits, never on the request path, coalesced per profile (at most one waiting check, at
+  least `style_check_interval()` seconds apart, the last message always seen).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from dataclasses import dataclass
 from typing import Literal
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -121,11 +124,18 @@ def _refresh_friend(user_id: str, *, wait: bool) -> RefreshOutcome:
     return "updated"
 
 
+def style_check_interval() -> float:
+    """Seconds between two fire-and-forget checks of one profile (``AI_STYLE_CHECK_INTERVAL_SECONDS``, 5)."""
+    return float(getattr(settings, "AI_STYLE_CHECK_INTERVAL_SECONDS", 5.0))
+
+
 def style_profile_refresh_soon(*, user_id: str) -> None:
     """Fire-and-forget: after the current transaction commits, check/update the profile on the pool.
 
     Call it after a user sent a message (direct or group). Never blocks; never runs two updates
-    of one profile at once.
+    of one profile at once. Checks are coalesced (`background.submit_coalesced`): one waiting
+    check per profile covers every message sent before it starts, checks of one profile start
+    at least `style_check_interval()` apart, and a message sent during a check gets a trailing one.
     """
     if is_ai_user_id(user_id):
         return
@@ -133,8 +143,11 @@ def style_profile_refresh_soon(*, user_id: str) -> None:
 
 
 def _submit_friend(user_id: str) -> None:
-    if not _locks.busy(("friend", user_id)):
-        background.submit(style_profile_refresh, user_id=user_id)
+    background.submit_coalesced(
+        ("friend", user_id),
+        functools.partial(style_profile_refresh, user_id=user_id),
+        min_interval=style_check_interval(),
+    )
 
 
 def style_profile_reset(*, user_id: str) -> None:
@@ -213,8 +226,9 @@ def group_style_refresh_soon(*, group_id: uuid.UUID | str) -> None:
 
 
 def _submit_group(gid: uuid.UUID) -> None:
-    if not _locks.busy(("group", gid)):
-        background.submit(group_style_refresh, group_id=gid)
+    background.submit_coalesced(
+        ("group", gid), functools.partial(group_style_refresh, group_id=gid), min_interval=style_check_interval()
+    )
 
 
 # --- replies ----------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import time
 from channels.db import database_sync_to_async
 
 from groups import services
+from groups.message_batch import GroupSendRequest, group_message_sender
 from groups.schemas import GroupMessageOut, GroupMessageSendIn, GroupTypingIn, parse_payload
 from retrochat.errors import Forbidden
 from retrochat.realtime.router import events
@@ -32,11 +33,11 @@ def _user_id(socket: Socket) -> str:
 async def group_message_send(socket: Socket, payload: object = None, *_: object) -> GroupMessageOut:
     """``{groupId, content, clientMessageId?}`` → the stored GroupMessage (also sent as ``group:message:sent``)."""
     data = parse_payload(GroupMessageSendIn, payload)
-    send = database_sync_to_async(services.group_message_send)
-    result: GroupMessageOut = await send(
-        group_id=data.groupId, user_id=_user_id(socket), content=data.content, client_message_id=data.clientMessageId
+    request = GroupSendRequest(
+        sender_id=_user_id(socket), group_id=data.groupId, content=data.content, client_message_id=data.clientMessageId
     )
-    return result
+    # Coalesced with the sends of other sockets: one transaction and one COMMIT per round.
+    return await group_message_sender.submit(request)
 
 
 @events.on("group:typing")

@@ -244,6 +244,8 @@ OPENAI_MAX_RETRIES = env.int("OPENAI_MAX_RETRIES", default=2)
 AI_REPLY_DEADLINE_SECONDS = env.float("AI_REPLY_DEADLINE_SECONDS", default=90.0)
 AI_RATE_LIMIT_PER_MINUTE = env.int("AI_RATE_LIMIT_PER_MINUTE", default=20)
 AI_LOCAL_CHUNK_DELAY_MS = env.int("AI_LOCAL_CHUNK_DELAY_MS", default=35)
+# Fire-and-forget style-profile checks of one profile are at least this far apart (coalesced).
+AI_STYLE_CHECK_INTERVAL_SECONDS = env.float("AI_STYLE_CHECK_INTERVAL_SECONDS", default=5.0)
 
 # Realtime engine (Engine.IO v4 / Socket.IO v5): see retrochat/realtime/limits.py.
 REALTIME_PING_INTERVAL_MS = env.int("REALTIME_PING_INTERVAL_MS", default=25000)
@@ -259,6 +261,8 @@ REALTIME_CONFORMANCE = env.bool("REALTIME_CONFORMANCE", default=False)
 # Presence (chat/presence_store.py): with Redis, a killed worker's users go offline within this many
 # seconds (entries live 4/5 of it after their last refresh; each worker refreshes and sweeps every 1/5).
 PRESENCE_TTL_SECONDS = env.float("PRESENCE_TTL_SECONDS", default=30.0)
+# How long a worker may answer user:check-status from its cached friend list (changes invalidate it).
+FRIEND_CACHE_TTL_SECONDS = env.float("FRIEND_CACHE_TTL_SECONDS", default=10.0)
 
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

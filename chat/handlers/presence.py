@@ -19,13 +19,20 @@ from typing import Any
 from chat.handlers.messages import socket_user
 from chat.schemas.messages import parse_payload
 from chat.schemas.presence import StatusBatchOut, StatusCheckIn
+from chat.services.friend_cache import FRIENDSHIP_EVENTS, friend_cache
 from chat.services.presence import presence_connect, presence_disconnect, presence_status_batch
+from retrochat.realtime.hub import observe_event
 from retrochat.realtime.router import events
 from retrochat.realtime.types import Socket
 
 logger = logging.getLogger(__name__)
 
 _TASK = "presence.connect"
+
+# A friendship change reaching this worker drops the users' cached friend sets before their
+# sockets are told (``user:check-status`` reads them).
+for _event in FRIENDSHIP_EVENTS:
+    observe_event(_event, friend_cache.invalidate)
 
 
 async def _record_connect(socket: Socket) -> None:

@@ -44,6 +44,18 @@ class _LoopState(Generic[Req, Res]):
     requests: int = 0
 
 
+def outcome_of(call: Callable[[], Res], *, what: str) -> Res | DomainError:
+    """Run one request of a round on its own (e.g. an idempotent retry path): whatever it raises is
+    its outcome alone — the rest of the round is committed already."""
+    try:
+        return call()
+    except DomainError as exc:
+        return exc
+    except Exception:
+        logger.exception("%s failed", what)
+        return DomainError("Failed to send message", code="internal")
+
+
 class Batcher(Generic[Req, Res]):
     def __init__(
         self,

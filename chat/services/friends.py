@@ -25,6 +25,7 @@ from chat.models import FriendRequest, FriendRequestStatus, Friendship, Profile,
 from chat.models.accounts import is_ai_user_id
 from chat.schemas.friends import FriendRemovedOut, FriendRequestOut, friend_request_out, profile_of
 from chat.selectors.friends import friendship_pair
+from chat.services.friend_cache import friend_ids_changed_on_commit
 from chat.services.presence import presence_share_on_commit
 from retrochat.errors import BadRequest, Conflict, NotFound
 from retrochat.realtime.broadcast import broadcast_on_commit
@@ -117,6 +118,7 @@ def friend_request_accept(*, request_id: str, user_id: str) -> FriendRequestOut:
             from_profile=profiles.get(request.from_user_id),
             to_profile=profiles.get(request.to_user_id),
         )
+        friend_ids_changed_on_commit([request.from_user_id, request.to_user_id])
         broadcast_on_commit("friend:accepted", payload, user_ids=[request.from_user_id])
         presence_share_on_commit(user_id=request.from_user_id, other_id=request.to_user_id)
     return payload
@@ -161,6 +163,7 @@ def friendship_remove(*, user_id: str, friend_id: str) -> FriendRemovedOut:
         deleted, _ = Friendship.objects.filter(friendship_pair(user_id, friend_id)).delete()
         if not deleted:
             raise NotFound("Friendship not found")
+        friend_ids_changed_on_commit([user_id, friend_id])
         broadcast_on_commit("friend:removed", {"userId": friend_id}, user_ids=[user_id])
         broadcast_on_commit("friend:removed", {"userId": user_id}, user_ids=[friend_id])
     return {"userId": friend_id}

@@ -22,19 +22,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from django.db import transaction
 
 from chat.models import DirectMessage
 from chat.models.accounts import is_ai_user_id
 from chat.schemas.messages import message_out
 from chat.selectors.friends import friend_pairs_among
-from chat.services.batching import Batcher
+from chat.services.batching import Batcher, outcome_of
 from chat.services.messages import NOT_FRIENDS, SendResult, message_send
 from retrochat.errors import BadRequest, DomainError, Forbidden
-from retrochat.realtime.broadcast import emit_to_users
+from retrochat.realtime.broadcast import broadcast_many_on_commit
 from retrochat.validation import clean_text
 
 logger = logging.getLogger(__name__)
@@ -48,20 +48,6 @@ class SendRequest:
     to_user_id: str
     content: object
     client_message_id: str | None = None
-
-
-Emit = tuple[str, Any, str]  # (event, payload, user id)
-
-
-async def _emit_all(emits: list[Emit]) -> None:
-    for event, payload, user_id in emits:
-        await emit_to_users(event, payload, user_ids=[user_id])
-
-
-def _emit_all_on_commit(emits: list[Emit]) -> None:
-    """After the current transaction commits, emit every event in order, in one hop to the event loop."""
-    if emits:
-        transaction.on_commit(lambda: async_to_sync(_emit_all)(emits))
 
 
 def message_send_many(requests: Sequence[SendRequest]) -> list[SendResult | DomainError]:
@@ -95,31 +81,28 @@ def message_send_many(requests: Sequence[SendRequest]) -> list[SendResult | Doma
         if rows:
             with transaction.atomic():
                 DirectMessage.objects.bulk_create([message for _, message in rows])
-                emits: list[Emit] = []
+                emits: list[tuple[str, Any, list[str]]] = []
                 for i, message in rows:
                     payload = message_out(message)
-                    emits.append(("message:receive", payload, message.to_user_id))
-                    emits.append(("message:sent", payload, message.from_user_id))
+                    emits.append(("message:receive", payload, [message.to_user_id]))
+                    emits.append(("message:sent", payload, [message.from_user_id]))
                     outcomes[i] = SendResult(message=message, created=True)
-                _emit_all_on_commit(emits)
+                broadcast_many_on_commit(emits)
                 for sender_id in dict.fromkeys(message.from_user_id for _, message in rows):
                     _style_profile_refresh_soon(sender_id)
 
     for i in one_by_one:
         request = requests[i]
-        try:
-            outcomes[i] = message_send(
+        outcomes[i] = outcome_of(
+            partial(
+                message_send,
                 sender_id=request.sender_id,
                 to_user_id=request.to_user_id,
                 content=request.content,
                 client_message_id=request.client_message_id,
-            )
-        except DomainError as exc:
-            outcomes[i] = exc
-        except Exception:
-            # The others of this round are committed already: only this request fails.
-            logger.exception("message:send from %s failed", request.sender_id)
-            outcomes[i] = DomainError("Failed to send message", code="internal")
+            ),
+            what=f"message:send from {request.sender_id}",
+        )
     return [outcome for outcome in outcomes if outcome is not None]
 
 

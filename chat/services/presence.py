@@ -11,6 +11,10 @@ Events (contract §4.4, with the fixes of §8.1):
   also, right after two people become friends, each one who is online → the other;
 - ``user:status-batch`` ``{statuses: [{userId, status}]}`` → the new socket on connect (all its
   friends), and the asking socket for ``user:check-status`` (non-friends always "offline").
+
+``user:check-status`` reads the asker's friends from this worker's `friend_cache` (filled at
+connect, dropped when a friendship of the user changes and when one of their sockets here goes),
+so a status request costs no database query.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from django.db import transaction
 from chat.presence_store import get_presence_store
 from chat.schemas.presence import Status, StatusBatchOut
 from chat.selectors.friends import friend_ids, friend_ids_of_many
+from chat.services.friend_cache import friend_cache
 from retrochat.realtime.broadcast import emit_to_users
 from retrochat.realtime.types import Socket
 
@@ -62,7 +67,9 @@ async def presence_connect(socket: Socket) -> None:
     came_online = await store.connect(user_id, socket.sid)
     if store.shared:
         ensure_heartbeat()
+    epoch = friend_cache.epoch()
     friends = await database_sync_to_async(friend_ids)(user_id=user_id)
+    friend_cache.put(user_id, friends, epoch=epoch)
     if came_online and friends:
         await emit_to_users("user:status", {"userId": user_id, "status": "online"}, user_ids=friends)
     online = await store.online(friends)
@@ -74,14 +81,21 @@ async def presence_disconnect(socket: Socket) -> None:
     user_id = socket.user_id
     if user_id is None:
         return
+    # This worker may stop receiving the user's events: never keep their friend set without a socket.
+    friend_cache.invalidate([user_id])
     if await get_presence_store().disconnect(user_id, socket.sid):
         await announce([user_id], "offline")
+
+
+async def _load_friend_ids(user_id: str) -> list[str]:
+    ids: list[str] = await database_sync_to_async(friend_ids)(user_id=user_id)
+    return ids
 
 
 async def presence_status_batch(*, user_id: str, user_ids: Iterable[str]) -> StatusBatchOut:
     """Statuses for ``user:check-status``: real ones for friends, "offline" for everybody else."""
     wanted = list(dict.fromkeys(user_ids))
-    friends = set(await database_sync_to_async(friend_ids)(user_id=user_id))
+    friends = await friend_cache.friends_of(user_id, _load_friend_ids)
     online = await get_presence_store().online([uid for uid in wanted if uid in friends])
     return status_batch_out(wanted, online)
 

@@ -108,6 +108,19 @@ def broadcast_on_commit(
         transaction.on_commit(send, using=using)
 
 
+async def emit_many(emits: Iterable[tuple[str, Any, list[str]]]) -> None:
+    """Emit ``(event, payload, user_ids)`` triples in this order."""
+    for event, payload, user_ids in emits:
+        await emit_to_users(event, payload, user_ids=user_ids)
+
+
+def broadcast_many_on_commit(emits: list[tuple[str, Any, list[str]]], *, using: str | None = None) -> None:
+    """From a batched service: after commit, emit every ``(event, payload, user_ids)`` in order, in one
+    hop to the event loop (instead of one hop per event)."""
+    if emits:
+        transaction.on_commit(partial(async_to_sync(emit_many), emits), using=using)
+
+
 def room_broadcast_on_commit(room: str, event: str, *args: Any, using: str | None = None) -> None:
     """From a service: after commit, emit ``event`` to a room."""
     transaction.on_commit(partial(async_to_sync(emit_to_room), room, event, *args), using=using)

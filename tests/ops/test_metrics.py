@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -243,15 +244,18 @@ def test_over_capacity_lines_of_channels_redis_are_counted() -> None:
 async def test_over_capacity_drops_of_the_redis_layer_are_counted(settings: Any) -> None:
     from channels_redis.core import RedisChannelLayer
 
-    layer = RedisChannelLayer(hosts=[settings.REDIS_URL], prefix="rc_ops_capacity", capacity=1)
-    channel = await layer.new_channel()
-    await layer.group_add("capacity-test", channel)
-    before = value("retrochat_channel_layer_over_capacity_total")
-    for n in range(3):
-        await layer.group_send("capacity-test", {"type": "x", "n": n})
-    assert value("retrochat_channel_layer_over_capacity_total") == before + 2
-    await layer.flush()
-    await layer.close_pools()
+    # A prefix of its own per run: nothing left in Redis by another run can join the group.
+    layer = RedisChannelLayer(hosts=[settings.REDIS_URL], prefix=f"rc_ops_capacity_{uuid.uuid4().hex}", capacity=1)
+    try:
+        channel = await layer.new_channel()
+        await layer.group_add("capacity-test", channel)
+        before = value("retrochat_channel_layer_over_capacity_total")
+        for n in range(3):
+            await layer.group_send("capacity-test", {"type": "x", "n": n})
+        assert value("retrochat_channel_layer_over_capacity_total") == before + 2
+    finally:
+        await layer.flush()
+        await layer.close_pools()
 
 
 def test_access_log_never_writes_query_strings(caplog: pytest.LogCaptureFixture) -> None:
