@@ -179,3 +179,9 @@ def test_seed_demo_creates_a_usable_demo_and_is_idempotent() -> None:
         GroupMessage.objects.count(),
         Group.objects.count(),
     )
+
+
+def test_seed_demo_refuses_a_password_the_sign_up_rules_reject() -> None:
+    with pytest.raises(CommandError, match="Password too short"):
+        run("seed_demo", "--password", "short")
+    assert not User.objects.filter(email="alice@retrochat.test").exists()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Q
 
 from chat.models import DirectMessage, User
@@ -20,7 +20,7 @@ from chat.services.messages import message_send
 from chat.services.profiles import profile_setup
 from groups.models import Group, GroupMessage
 from groups.services import group_create, group_message_send
-from retrochat.errors import Conflict
+from retrochat.errors import Conflict, DomainError
 
 DEMO_PASSWORD = "RetroChat123!"  # noqa: S105 - documented demo password
 DEMO_GROUP = "Retro Crew"
@@ -55,13 +55,19 @@ class Command(BaseCommand):
         parser.add_argument("--password", default=DEMO_PASSWORD, help="password of newly created demo users")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            self._seed(options["password"])
+        except DomainError as exc:  # e.g. a --password the sign-up rules refuse
+            raise CommandError(exc.message) from exc
+
+    def _seed(self, password: str) -> None:
         ensure_ai_friend()
-        users = {row[2]: self._person(row, password=options["password"]) for row in PEOPLE}
+        users = {row[2]: self._person(row, password=password) for row in PEOPLE}
         created_friendships = sum(self._befriend(users[a], users[b]) for a, b in FRIENDS)
         self.stdout.write(f"friendships: {created_friendships} created")
         self._direct_history(users)
         self._group(users)
-        self.stdout.write(self.style.SUCCESS(f"demo ready: sign in as alice@retrochat.test / {options['password']}"))
+        self.stdout.write(self.style.SUCCESS(f"demo ready: sign in as alice@retrochat.test / {password}"))
 
     def _person(self, row: tuple[str, str, str, str, str | None], *, password: str) -> User:
         email, name, username, display_name, status = row
