@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -20,9 +19,11 @@ from django.test import Client
 from chat.models import Friendship, Profile, User
 from chat.services.auth import session_create
 from chat.sessions import cookie_name, sign_token
-from retrochat.realtime import broadcast
 from retrochat.realtime.types import Handshake
 from tests.conftest import services_required
+from tests.recording_layer import Published as Published  # re-exported for the chat tests
+from tests.recording_layer import RecordingLayer as RecordingLayer
+from tests.recording_layer import install
 
 _ids = itertools.count(1)
 
@@ -66,46 +67,10 @@ def client_for(user: User) -> Client:
     return client
 
 
-@dataclass(frozen=True)
-class Published:
-    """One event handed to the channel layer: which layer group, which event, payload and users."""
-
-    group: str
-    event: str
-    payload: Any
-    users: list[str]
-    exclude_sid: str | None
-
-
-@dataclass
-class RecordingLayer:
-    """Replaces the channel layer inside `retrochat.realtime.broadcast` and records what is published."""
-
-    sent: list[Published] = field(default_factory=list)
-
-    async def group_send(self, group: str, message: dict[str, Any]) -> None:
-        assert message["type"] == "rt.emit"
-        packet = message["packet"]
-        assert packet.startswith("2[")
-        name, *args = json.loads(packet[1:])
-        assert name == message["event"]
-        self.sent.append(
-            Published(group, name, args[0] if args else None, list(message["users"]), message.get("exclude_sid"))
-        )
-
-    def named(self, event: str) -> list[Published]:
-        return [p for p in self.sent if p.event == event]
-
-    def events(self) -> list[tuple[str, list[str]]]:
-        return [(p.event, p.users) for p in self.sent]
-
-
 @pytest.fixture(name="layer")
 def layer_fixture(monkeypatch: pytest.MonkeyPatch) -> RecordingLayer:
     """``layer``: the recording channel layer (import ``layer_fixture`` to use it)."""
-    fake = RecordingLayer()
-    monkeypatch.setattr(broadcast, "get_channel_layer", lambda: fake)
-    return fake
+    return install(monkeypatch)
 
 
 @pytest.fixture(name="style_refresh", autouse=True)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -13,41 +11,10 @@ from django.test import Client
 from chat.models import Profile, User
 from chat.services.auth import session_create
 from chat.sessions import cookie_name, sign_token
-from retrochat.realtime import broadcast
+from tests.recording_layer import Published as Published  # re-exported for the groups tests
+from tests.recording_layer import RecordingLayer, install
 
-
-@dataclass(frozen=True)
-class Published:
-    """One channel-layer message: an event, its payload and the users it is addressed to."""
-
-    group: str
-    event: str
-    payload: Any
-    users: list[str]
-    exclude_sid: str | None
-
-
-@dataclass
-class FakeLayer:
-    """Stands in for the channel layer inside `retrochat.realtime.broadcast`; records every publish."""
-
-    sent: list[Published] = field(default_factory=list)
-
-    async def group_send(self, group: str, message: dict[str, Any]) -> None:
-        assert message["type"] == "rt.emit"
-        packet = message["packet"]
-        assert packet.startswith("2[")
-        name, *args = json.loads(packet[1:])
-        assert name == message["event"]
-        self.sent.append(
-            Published(group, name, args[0] if args else None, list(message["users"]), message["exclude_sid"])
-        )
-
-    def named(self, event: str) -> list[Published]:
-        return [p for p in self.sent if p.event == event]
-
-    def clear(self) -> None:
-        self.sent.clear()
+FakeLayer = RecordingLayer
 
 
 @pytest.fixture(autouse=True)
@@ -64,9 +31,7 @@ def style_checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 @pytest.fixture
 def layer(monkeypatch: pytest.MonkeyPatch) -> FakeLayer:
-    fake = FakeLayer()
-    monkeypatch.setattr(broadcast, "get_channel_layer", lambda: fake)
-    return fake
+    return install(monkeypatch)
 
 
 @pytest.fixture
