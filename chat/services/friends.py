@@ -124,29 +124,44 @@ def friend_request_accept(*, request_id: str, user_id: str) -> FriendRequestOut:
     return payload
 
 
+def _close_pending(
+    *, request_id: str, user_id: str, as_recipient: bool, status: FriendRequestStatus, not_yours: str
+) -> FriendRequest:
+    """Inside a transaction: lock the request, check that ``user_id`` is its recipient (or sender) and
+    that it is still pending, then move it to ``status``."""
+    request = _locked_request(request_id=request_id, user_id=user_id)
+    if (request.to_user_id if as_recipient else request.from_user_id) != user_id:
+        raise BadRequest(not_yours)
+    if request.status != FriendRequestStatus.PENDING:
+        raise BadRequest(NOT_PENDING)
+    request.status = status
+    request.save(update_fields=["status"])
+    return request
+
+
 def friend_request_reject(*, request_id: str, user_id: str) -> FriendRequestOut:
     """``POST /api/friends/reject/:id``: the recipient declines; the sender is not told (contract)."""
     with transaction.atomic():
-        request = _locked_request(request_id=request_id, user_id=user_id)
-        if request.to_user_id != user_id:
-            raise BadRequest("You can only reject friend requests sent to you")
-        if request.status != FriendRequestStatus.PENDING:
-            raise BadRequest(NOT_PENDING)
-        request.status = FriendRequestStatus.REJECTED
-        request.save(update_fields=["status"])
+        request = _close_pending(
+            request_id=request_id,
+            user_id=user_id,
+            as_recipient=True,
+            status=FriendRequestStatus.REJECTED,
+            not_yours="You can only reject friend requests sent to you",
+        )
     return friend_request_out(request)
 
 
 def friend_request_cancel(*, request_id: str, user_id: str) -> FriendRequestOut:
     """``POST /api/friends/cancel/:id`` (additive): the sender withdraws a pending request."""
     with transaction.atomic():
-        request = _locked_request(request_id=request_id, user_id=user_id)
-        if request.from_user_id != user_id:
-            raise BadRequest("You can only cancel friend requests you sent")
-        if request.status != FriendRequestStatus.PENDING:
-            raise BadRequest(NOT_PENDING)
-        request.status = FriendRequestStatus.CANCELLED
-        request.save(update_fields=["status"])
+        request = _close_pending(
+            request_id=request_id,
+            user_id=user_id,
+            as_recipient=False,
+            status=FriendRequestStatus.CANCELLED,
+            not_yours="You can only cancel friend requests you sent",
+        )
         payload = friend_request_out(request)
         broadcast_on_commit("friend:request:cancelled", payload, user_ids=[request.to_user_id])
     return payload
