@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable
 
 from channels.db import database_sync_to_async
 
@@ -29,15 +30,19 @@ def _user_id(socket: Socket) -> str:
     return socket.user_id
 
 
-@events.on("group:message:send", error_event="group:message:error", failure_message="Failed to send message")
-async def group_message_send(socket: Socket, payload: object = None, *_: object) -> GroupMessageOut:
-    """``{groupId, content, clientMessageId?}`` → the stored GroupMessage (also sent as ``group:message:sent``)."""
+@events.on(
+    "group:message:send", error_event="group:message:error", failure_message="Failed to send message", pipelined=True
+)
+def group_message_send(socket: Socket, payload: object = None, *_: object) -> Awaitable[GroupMessageOut]:
+    """``{groupId, content, clientMessageId?}`` → the stored GroupMessage (also sent as ``group:message:sent``).
+
+    Pipelined: queued in arrival order, answered when stored."""
     data = parse_payload(GroupMessageSendIn, payload)
     request = GroupSendRequest(
         sender_id=_user_id(socket), group_id=data.groupId, content=data.content, client_message_id=data.clientMessageId
     )
-    # Coalesced with the sends of other sockets: one transaction and one COMMIT per round.
-    return await group_message_sender.submit(request)
+    # Coalesced with other sends, this socket's next ones included: one transaction and one COMMIT per round.
+    return group_message_sender.submit_nowait(request)
 
 
 @events.on("group:typing")

@@ -7,7 +7,8 @@ the same rules, refusals and events as `groups.services.group_message_send`, for
 - each request is checked alone (group id, content, membership) and refused alone, nothing
   stored for it;
 - the member cards of each group are read once per round (one query per group);
-- the accepted messages are inserted with ONE ``INSERT`` in ONE transaction, so ONE COMMIT;
+- the accepted messages are inserted with ONE statement (`retrochat.bulk.insert_new`: COPY on
+  PostgreSQL) in ONE transaction, so ONE COMMIT;
 - after that COMMIT (and only then), ``group:message:receive`` to every socket of every other
   member and ``group:message:sent`` to every socket of the sender leave, in request order,
   through one hop to the event loop; each group's style check is queued once.
@@ -37,7 +38,9 @@ from groups.models import GroupMessage
 from groups.schemas import GroupMessageOut, card, message_out
 from groups.selectors import NOT_A_MEMBER
 from groups.services import group_message_send, resolve_mentions
+from retrochat.bulk import insert_new
 from retrochat.errors import DomainError, Forbidden
+from retrochat.ids import new_uuid4s
 from retrochat.realtime.broadcast import broadcast_many_on_commit
 from retrochat.validation import clean_text
 
@@ -78,6 +81,7 @@ def group_message_send_many(requests: Sequence[GroupSendRequest]) -> list[GroupM
         with transaction.atomic():
             cards: dict[uuid.UUID, Cards] = {}
             rows: list[tuple[int, GroupMessage, Cards]] = []
+            ids = iter(new_uuid4s(len(checked)))
             for i, gid, text in checked:
                 if gid not in cards:
                     cards[gid] = selectors.member_cards(gid)
@@ -87,6 +91,7 @@ def group_message_send_many(requests: Sequence[GroupSendRequest]) -> list[GroupM
                     continue
                 names = ((uid, username, display) for uid, username, display, _ in cards[gid])
                 message = GroupMessage(
+                    id=next(ids),
                     group_id=gid,
                     from_user_id=sender_id,
                     content=text,
@@ -94,7 +99,7 @@ def group_message_send_many(requests: Sequence[GroupSendRequest]) -> list[GroupM
                 )
                 rows.append((i, message, cards[gid]))
             if rows:
-                GroupMessage.objects.bulk_create([message for _, message, _ in rows])
+                insert_new([message for _, message, _ in rows])
                 emits: list[tuple[str, Any, list[str]]] = []
                 for i, message, members in rows:
                     sender = next(c for c in members if c[0] == message.from_user_id)

@@ -49,8 +49,9 @@ class GroupMember(models.Model):
 
 class GroupMessage(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="messages")
-    from_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # Indexed by Meta.indexes only (see DirectMessage): no duplicate default FK indexes on inserts.
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="messages", db_index=False)
+    from_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
     content = models.TextField()
     timestamp = models.DateTimeField(default=timezone.now)
     is_ai_generated = models.BooleanField(default=False)
@@ -66,7 +67,10 @@ class GroupMessage(models.Model):
                 name="group_message_client_id_unique_per_sender",
             ),
         )
-        indexes = (models.Index(fields=("group", "timestamp", "id"), name="idx_group_messages_page"),)
+        indexes = (
+            models.Index(fields=("group", "timestamp", "id"), name="idx_group_messages_page"),
+            models.Index(fields=("from_user",), name="idx_group_messages_from_user"),
+        )
 
     def __str__(self) -> str:
         return f"{self.from_user_id} in {self.group_id} @ {self.timestamp:%Y-%m-%d %H:%M}"

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 
 def iso_z(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    # isoformat is C code; strftime + f-string cost several times more on every message sent.
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def iso_z_or_none(value: datetime | None) -> str | None:

@@ -1,11 +1,13 @@
 """Suite-wide test setup: which backends run, a loud failure when CI's services are missing, and the
-shared account fixtures (`new_account`, `account`, `account_client`, `client_with_session`)."""
+shared account fixtures (`new_account`, `account`, `account_client`, `client_with_session`) and
+``layer``, the recording channel layer."""
 
 from __future__ import annotations
 
 import itertools
 import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -15,6 +17,7 @@ from django.test import Client, override_settings
 
 from chat.services.auth import SignedIn, user_sign_up
 from chat.sessions import cookie_name, sign_token
+from tests import recording_layer
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -47,6 +50,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "ratelimit: runs with the auth rate limits switched on")
+    test_db = settings.DATABASES["default"].get("TEST", {}).get("NAME")
+    if test_db:  # the SQLite test database file lives in var/, which a fresh checkout does not have
+        Path(test_db).parent.mkdir(parents=True, exist_ok=True)
 
 
 # --- CI: tests that need PostgreSQL/Redis must not be skipped ----------------------------------
@@ -159,3 +165,9 @@ def account(new_account: Callable[..., SignedIn]) -> SignedIn:
 def account_client(account: SignedIn) -> Client:
     """A client signed in as `account`, sending Origin: http://localhost:3000."""
     return client_with_session(account.token)
+
+
+@pytest.fixture
+def layer(monkeypatch: pytest.MonkeyPatch) -> recording_layer.RecordingLayer:
+    """Every event published through `retrochat.realtime.broadcast`, recorded instead of sent."""
+    return recording_layer.install(monkeypatch)

@@ -1,5 +1,6 @@
 """A channel layer stand-in for service and handler tests: records every event published through
-`retrochat.realtime.broadcast` (layer group, event name, payload, addressed users)."""
+`retrochat.realtime.broadcast` (layer group, event name, payload, addressed users). The ``layer``
+fixture of `tests.conftest` installs it."""
 
 from __future__ import annotations
 
@@ -30,6 +31,10 @@ class RecordingLayer:
     sent: list[Published] = field(default_factory=list)
 
     async def group_send(self, group: str, message: dict[str, Any]) -> None:
+        if message["type"] == "rt.batch":  # a batched round: its messages, in order
+            for item in message["messages"]:
+                await self.group_send(group, item)
+            return
         assert message["type"] == "rt.emit"
         packet = message["packet"]
         assert packet.startswith("2[")

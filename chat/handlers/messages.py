@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from chat.schemas.messages import MessageOut, MessageSendIn, message_out, parse_payload
 from chat.services.message_batch import SendRequest, direct_message_sender
+from chat.services.messages import SendResult
 from retrochat.errors import DomainError
 from retrochat.realtime.router import events
 from retrochat.realtime.types import Socket
@@ -16,16 +19,21 @@ def socket_user(socket: Socket) -> str:
     return socket.user_id
 
 
-@events.on("message:send", error_event="message:error", failure_message="Failed to send message")
-async def on_message_send(socket: Socket, payload: object = None, *_: object) -> MessageOut:
+@events.on("message:send", error_event="message:error", failure_message="Failed to send message", pipelined=True)
+def on_message_send(socket: Socket, payload: object = None, *_: object) -> Awaitable[MessageOut]:
     """Store the message, then (after commit) ``message:receive`` to every socket of the recipient and
     ``message:sent`` to every socket of the sender. The ack is the stored Message. Any refusal:
-    ``message:error`` ``{error}`` to this socket and an ack error; nothing stored or delivered."""
+    ``message:error`` ``{error}`` to this socket and an ack error; nothing stored or delivered.
+
+    Pipelined: queued in arrival order, answered when stored."""
     user_id = socket_user(socket)
     data = parse_payload(MessageSendIn, payload)
     request = SendRequest(
         sender_id=user_id, to_user_id=data.to_user_id, content=data.content, client_message_id=data.client_message_id
     )
-    # Coalesced with the sends of other sockets: one transaction and one COMMIT per round.
-    result = await direct_message_sender.submit(request)
-    return message_out(result.message)
+    # Coalesced with other sends, this socket's next ones included: one transaction and one COMMIT per round.
+    return _stored(direct_message_sender.submit_nowait(request))
+
+
+async def _stored(sent: Awaitable[SendResult]) -> MessageOut:
+    return message_out((await sent).message)

@@ -13,8 +13,10 @@ from chat.models.accounts import User
 
 class DirectMessage(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    from_user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
-    to_user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    # Indexed by Meta.indexes only: the default FK indexes (plus PostgreSQL's LIKE variants) would
+    # duplicate them and slow every insert down.
+    from_user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+", db_index=False)
+    to_user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+", db_index=False)
     content = models.TextField()
     timestamp = models.DateTimeField(default=timezone.now)
     is_read = models.BooleanField(default=False)
@@ -33,8 +35,10 @@ class DirectMessage(models.Model):
         )
         indexes = (
             # Conversation pages: (from, to) in either direction, newest first, (timestamp, id) order.
+            # Also serves every lookup by sender (its first column).
             models.Index(fields=("from_user", "to_user", "timestamp", "id"), name="idx_messages_conversation"),
             models.Index(fields=("to_user",), condition=Q(is_read=False), name="idx_messages_unread"),
+            models.Index(fields=("to_user",), name="idx_messages_to_user"),
         )
 
     def __str__(self) -> str:

@@ -10,6 +10,15 @@ request at once, a busy one amortises a transaction, a COMMIT and a thread hop o
 that arrived meanwhile. ``submit`` returns (or raises) only after ``run_many`` returned, so when
 the many-function commits inside, a result means committed — what an ack promises.
 
+What the round's services publish after their COMMITs is collected on the database thread
+(`broadcast.collect_published`) and published from the event loop as one layer message, before
+any request of the round is answered: the database thread goes straight back to work, and a
+sender's ``message:sent`` still precedes its ack.
+
+``submit_nowait`` queues a request at once and returns the future of its outcome: a socket
+handler that queues its sends in arrival order (see ``pipelined`` in `retrochat.realtime.router`)
+gets them stored in that order while several of them share a round.
+
 If ``run_many`` itself raises (database down, a bug), every request of that round gets the
 exception. A caller that goes away (task cancelled) does not withdraw its request: like a
 ``database_sync_to_async`` call already started, it completes and its result is dropped.
@@ -29,6 +38,7 @@ from typing import Generic, TypeVar
 from channels.db import database_sync_to_async
 
 from retrochat.errors import DomainError
+from retrochat.realtime.broadcast import LayerMessage, collect_published, publish
 
 logger = logging.getLogger(__name__)
 
@@ -82,12 +92,17 @@ class Batcher(Generic[Req, Res]):
 
     async def submit(self, request: Req) -> Res:
         """The outcome of ``request`` once its round has finished (a DomainError outcome is raised)."""
+        return await self.submit_nowait(request)
+
+    def submit_nowait(self, request: Req) -> asyncio.Future[Res]:
+        """Queue ``request`` now (requests are stored in the order they were queued); the future
+        resolves once its round has finished."""
         loop, state = self._state()
         future: asyncio.Future[Res] = loop.create_future()
         state.pending.append((request, future))
         if state.task is None or state.task.done():
             state.task = loop.create_task(self._drain(state), name=f"batcher-{self.name}")
-        return await future
+        return future
 
     def stats(self) -> tuple[int, int]:
         """(rounds, requests) run on the current loop: requests / rounds is the mean batch size."""
@@ -102,7 +117,7 @@ class Batcher(Generic[Req, Res]):
             state.rounds += 1
             state.requests += len(batch)
             try:
-                outcomes = await run([request for request, _ in batch])
+                outcomes, published = await run([request for request, _ in batch])
             except asyncio.CancelledError:
                 for _, future in batch + state.pending:
                     future.cancel()
@@ -114,6 +129,11 @@ class Batcher(Generic[Req, Res]):
                     if not future.done():
                         future.set_exception(exc)
                 continue
+            try:
+                await publish(published)
+            except Exception:
+                # The round is committed: its requests succeeded even if the events were lost.
+                logger.exception("%s: could not publish the events of a round", self.name)
             for (_, future), outcome in zip(batch, outcomes, strict=True):
                 if future.done():
                     continue
@@ -122,8 +142,9 @@ class Batcher(Generic[Req, Res]):
                 else:
                     future.set_result(outcome)
 
-    def _run(self, requests: list[Req]) -> Sequence[Res | DomainError]:
-        outcomes = self.run_many(requests)
+    def _run(self, requests: list[Req]) -> tuple[Sequence[Res | DomainError], list[LayerMessage]]:
+        with collect_published() as published:
+            outcomes = self.run_many(requests)
         if len(outcomes) != len(requests):
             raise RuntimeError(f"{self.name}: {len(outcomes)} outcomes for {len(requests)} requests")
-        return outcomes
+        return outcomes, published

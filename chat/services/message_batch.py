@@ -6,7 +6,8 @@ rules, refusals and events as `chat.services.messages.message_send`, for many re
 
 - each request is checked alone (content, AI recipient) and refused alone, nothing stored for it;
 - one query reads the friendships among the senders and recipients (non-friends → 403 each);
-- the accepted messages are inserted with ONE ``INSERT`` in ONE transaction, so ONE COMMIT;
+- the accepted messages are inserted with ONE statement (`retrochat.bulk.insert_new`: COPY on
+  PostgreSQL) in ONE transaction, so ONE COMMIT;
 - after that COMMIT (and only then), ``message:receive`` to every socket of each recipient and
   ``message:sent`` to every socket of each sender leave, in request order, through one hop to the
   event loop; each sender's style profile refresh is queued once.
@@ -33,7 +34,9 @@ from chat.schemas.messages import message_out
 from chat.selectors.friends import friend_pairs_among
 from chat.services.batching import Batcher, outcome_of
 from chat.services.messages import NOT_FRIENDS, SendResult, message_send
+from retrochat.bulk import insert_new
 from retrochat.errors import BadRequest, DomainError, Forbidden
+from retrochat.ids import new_uuid4s
 from retrochat.realtime.broadcast import broadcast_many_on_commit
 from retrochat.validation import clean_text
 
@@ -71,16 +74,19 @@ def message_send_many(requests: Sequence[SendRequest]) -> list[SendResult | Doma
     if checked:
         friends = friend_pairs_among([(requests[i].sender_id, requests[i].to_user_id) for i, _ in checked])
         rows: list[tuple[int, DirectMessage]] = []
+        ids = iter(new_uuid4s(len(checked)))
         for i, text in checked:
             request = requests[i]
             if frozenset((request.sender_id, request.to_user_id)) not in friends:
                 outcomes[i] = Forbidden(NOT_FRIENDS)
                 continue
-            message = DirectMessage(from_user_id=request.sender_id, to_user_id=request.to_user_id, content=text)
+            message = DirectMessage(
+                id=next(ids), from_user_id=request.sender_id, to_user_id=request.to_user_id, content=text
+            )
             rows.append((i, message))
         if rows:
             with transaction.atomic():
-                DirectMessage.objects.bulk_create([message for _, message in rows])
+                insert_new([message for _, message in rows])
                 emits: list[tuple[str, Any, list[str]]] = []
                 for i, message in rows:
                     payload = message_out(message)

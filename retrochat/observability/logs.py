@@ -128,11 +128,16 @@ class CapacityDropCounter(logging.Filter):
 
     channels_redis drops them inside ``group_send`` and only says so in an INFO line
     ("<n> of <m> channels over capacity in group <g>"): this filter, attached to its logger,
-    turns that line into `metrics.layer_over_capacity`. The line itself is kept.
+    turns that line into `metrics.layer_over_capacity`. The line itself is kept. A record is
+    counted once even if logging was configured twice in the process (``dictConfig`` adds a
+    logger's filters again without removing the old ones).
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "capacity_counted", False):
+            return True
         if isinstance(record.msg, str) and "channels over capacity" in record.msg and record.args:
+            record.capacity_counted = True
             args = record.args if isinstance(record.args, tuple) else (record.args,)
             try:
                 dropped = int(args[0])  # type: ignore[call-overload]

@@ -13,56 +13,109 @@ same text to each local socket::
      "event": "message:receive", "ts": <publish time, for the fan-out latency metric>,
      "everyone": True (only from `emit_to_everyone`)}
     {"type": "rt.disconnect", "users": ["u1"], "auth_session_id": str | None, "reason": str}
+    {"type": "rt.batch", "messages": [<rt.emit or rt.disconnect>, ...]}
 
 Routing: an event for one user goes to that user's layer group (`user.<id>`, only workers holding
 a socket of that user receive it); an event for several users goes once to the all-workers group
 and each worker picks its local sockets of those users — one layer message per event, not one
-per recipient. `emit_to_everyone` (operator notices) goes to the all-workers group and reaches
-every authenticated socket of every worker.
+per recipient. Several messages published together (a batched round of sends, see
+`collect_published`) travel as ONE ``rt.batch`` to the all-workers group, so a round costs one
+layer round trip whatever its size; each worker applies them in order. `emit_to_everyone`
+(operator notices) goes to the all-workers group and reaches every authenticated socket.
+
+With the in-memory layer every subscriber lives in this process, so a publisher running on the
+serving event loop hands its messages straight to this worker's hub (same order, same
+per-socket rules) instead of queueing them through the layer.
 """
 
 from __future__ import annotations
 
 import json
-import re
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 
 from retrochat.observability import metrics
+from retrochat.realtime.addressing import WORKERS_GROUP, room_group, user_group
+from retrochat.realtime.hub import current_hub
 
-WORKERS_GROUP = "rt.workers"
-_ROOM_NAME = re.compile(r"^[A-Za-z0-9._-]{1,90}$")
+__all__ = [
+    "WORKERS_GROUP",
+    "broadcast_many_on_commit",
+    "broadcast_on_commit",
+    "collect_published",
+    "disconnect_on_commit",
+    "disconnect_users",
+    "emit_to_everyone",
+    "emit_to_room",
+    "emit_to_users",
+    "encode_event",
+    "publish",
+    "room_group",
+    "user_group",
+]
+
+LayerMessage = dict[str, Any]
 
 
-def user_group(user_id: str) -> str:
-    """Channel-layer group of every worker that holds a socket of ``user_id``."""
-    return room_group(f"user.{user_id}")
-
-
-def room_group(room: str) -> str:
-    if not _ROOM_NAME.match(room):
-        raise ValueError(f"invalid room name {room!r}")
-    return f"rt.{room}"
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def encode_event(event: str, *args: Any) -> str:
     """Socket.IO EVENT packet (namespace "/") in compact JSON that keeps key order."""
-    return "2" + json.dumps([event, *args], separators=(",", ":"), ensure_ascii=False)
+    return "2" + _json([event, *args])
 
 
-def _emit_message(event: str, args: tuple[Any, ...], **target: Any) -> dict[str, Any]:
-    return {"type": "rt.emit", "event": event, "packet": encode_event(event, *args), "ts": time.time(), **target}
+def _emit_message(event: str, args: tuple[Any, ...], *, packet: str | None = None, **target: Any) -> LayerMessage:
+    if packet is None:
+        packet = encode_event(event, *args)
+    return {"type": "rt.emit", "event": event, "packet": packet, "ts": time.time(), **target}
 
 
-async def _group_send(group: str, message: dict[str, Any]) -> None:
+def _to_users(
+    event: str, args: tuple[Any, ...], users: list[str], exclude_sid: str | None = None, *, packet: str | None = None
+) -> LayerMessage:
+    return _emit_message(event, args, packet=packet, users=users, room=None, exclude_sid=exclude_sid)
+
+
+def _disconnect_message(users: list[str], auth_session_id: str | None, reason: str) -> LayerMessage:
+    return {"type": "rt.disconnect", "users": users, "auth_session_id": auth_session_id, "reason": reason}
+
+
+def _route(message: LayerMessage) -> str:
+    """The narrowest layer group that reaches every worker that may hold a recipient."""
+    if message["type"] == "rt.emit" and not message.get("everyone"):
+        if message.get("room"):
+            return room_group(message["room"])
+        users: list[str] = message.get("users") or []
+        if len(users) == 1:
+            return user_group(users[0])
+    return WORKERS_GROUP
+
+
+async def publish(messages: Sequence[LayerMessage]) -> None:
+    """Send layer messages to every worker, in this order (one layer message whatever their number)."""
+    if not messages:
+        return
     layer = get_channel_layer()
     assert layer is not None, "CHANNEL_LAYERS is not configured"
+    hub = current_hub() if isinstance(layer, InMemoryChannelLayer) else None
+    if hub is not None:
+        for message in messages:
+            hub.handle(message)
+        return
+    if len(messages) == 1:
+        group, message = _route(messages[0]), messages[0]
+    else:
+        group, message = WORKERS_GROUP, {"type": "rt.batch", "messages": list(messages)}
     try:
         await layer.group_send(group, message)
     except Exception:
@@ -73,29 +126,57 @@ async def _group_send(group: str, message: dict[str, Any]) -> None:
 async def emit_to_users(event: str, *args: Any, user_ids: Iterable[str], exclude_sid: str | None = None) -> None:
     """Emit to every socket of each user, on every worker, once each."""
     users = list(dict.fromkeys(user_ids))
-    if not users:
-        return
-    message = _emit_message(event, args, users=users, room=None, exclude_sid=exclude_sid)
-    await _group_send(user_group(users[0]) if len(users) == 1 else WORKERS_GROUP, message)
+    if users:
+        await publish([_to_users(event, args, users, exclude_sid)])
 
 
 async def emit_to_room(room: str, event: str, *args: Any, exclude_sid: str | None = None) -> None:
     """Emit to every socket that joined ``room`` (see `Socket.join`), on every worker."""
-    await _group_send(room_group(room), _emit_message(event, args, users=None, room=room, exclude_sid=exclude_sid))
+    room_group(room)  # validates the name before anything is sent
+    await publish([_emit_message(event, args, users=None, room=room, exclude_sid=exclude_sid)])
 
 
 async def emit_to_everyone(event: str, *args: Any) -> None:
     """Emit to every authenticated socket on every worker (operator notices: ``manage.py broadcast``)."""
-    await _group_send(WORKERS_GROUP, _emit_message(event, args, users=None, room=None, exclude_sid=None, everyone=True))
+    await publish([_emit_message(event, args, users=None, room=None, exclude_sid=None, everyone=True)])
 
 
 async def disconnect_users(user_ids: Iterable[str], *, auth_session_id: str | None = None, reason: str) -> None:
     """Close the sockets of these users (only those of one auth session if given), on every worker."""
     users = list(dict.fromkeys(user_ids))
-    if not users:
-        return
-    message = {"type": "rt.disconnect", "users": users, "auth_session_id": auth_session_id, "reason": reason}
-    await _group_send(WORKERS_GROUP, message)
+    if users:
+        await publish([_disconnect_message(users, auth_session_id, reason)])
+
+
+# ---------------------------------------------------------------------- from services, after COMMIT
+
+_collecting = threading.local()
+
+
+@contextmanager
+def collect_published() -> Iterator[list[LayerMessage]]:
+    """Inside this block, on this thread, what services publish after a COMMIT is appended to the
+    yielded list (in order) instead of being sent; the caller sends it with `publish`.
+
+    A batched round (`chat.services.batching.Batcher`) runs its services inside this block on the
+    database thread and publishes on the event loop, so the database thread never waits for the
+    event loop or the channel layer, and a whole round leaves as one layer message.
+    """
+    previous = getattr(_collecting, "sink", None)
+    sink: list[LayerMessage] = []
+    _collecting.sink = sink
+    try:
+        yield sink
+    finally:
+        _collecting.sink = previous
+
+
+def _publish_on_commit(messages: list[LayerMessage], using: str | None) -> None:
+    sink: list[LayerMessage] | None = getattr(_collecting, "sink", None)
+    if sink is not None:
+        transaction.on_commit(partial(sink.extend, messages), using=using)
+    else:
+        transaction.on_commit(partial(async_to_sync(publish), messages), using=using)
 
 
 def broadcast_on_commit(
@@ -104,26 +185,26 @@ def broadcast_on_commit(
     """From a service: after the current transaction commits, emit ``event`` to these users."""
     users = list(dict.fromkeys(user_ids))
     if users:
-        send = partial(async_to_sync(emit_to_users), event, *args, user_ids=users, exclude_sid=exclude_sid)
-        transaction.on_commit(send, using=using)
+        _publish_on_commit([_to_users(event, args, users, exclude_sid)], using)
 
 
-async def emit_many(emits: Iterable[tuple[str, Any, list[str]]]) -> None:
-    """Emit ``(event, payload, user_ids)`` triples in this order."""
-    for event, payload, user_ids in emits:
-        await emit_to_users(event, payload, user_ids=user_ids)
+def broadcast_many_on_commit(emits: Iterable[tuple[str, Any, list[str]]], *, using: str | None = None) -> None:
+    """From a batched service: after commit, emit every ``(event, payload, user_ids)`` in this order.
 
-
-def broadcast_many_on_commit(emits: list[tuple[str, Any, list[str]]], *, using: str | None = None) -> None:
-    """From a batched service: after commit, emit every ``(event, payload, user_ids)`` in order, in one
-    hop to the event loop (instead of one hop per event)."""
-    if emits:
-        transaction.on_commit(partial(async_to_sync(emit_many), emits), using=using)
-
-
-def room_broadcast_on_commit(room: str, event: str, *args: Any, using: str | None = None) -> None:
-    """From a service: after commit, emit ``event`` to a room."""
-    transaction.on_commit(partial(async_to_sync(emit_to_room), room, event, *args), using=using)
+    A payload object emitted under several events (``message:receive`` and ``message:sent`` of one
+    message) is encoded to JSON once."""
+    encoded: dict[int, str] = {}
+    messages: list[LayerMessage] = []
+    for event, payload, users in emits:
+        if not users:
+            continue
+        body = encoded.get(id(payload))
+        if body is None:
+            body = encoded[id(payload)] = _json(payload)
+        packet = f"2[{_json(event)},{body}]"
+        messages.append(_to_users(event, (payload,), list(dict.fromkeys(users)), packet=packet))
+    if messages:
+        _publish_on_commit(messages, using)
 
 
 def disconnect_on_commit(
@@ -132,5 +213,4 @@ def disconnect_on_commit(
     """From a service: after commit, close these users' sockets (sign-out, deactivation)."""
     users = list(dict.fromkeys(user_ids))
     if users:
-        send = partial(async_to_sync(disconnect_users), users, auth_session_id=auth_session_id, reason=reason)
-        transaction.on_commit(send, using=using)
+        _publish_on_commit([_disconnect_message(users, auth_session_id, reason)], using)

@@ -115,7 +115,7 @@ async def drain(*, timeout: float) -> DrainReport:
     report = DrainReport(sessions=len(sessions()))
 
     # 2. in-flight handler calls (new events are refused from now on, so queues only shrink)
-    busy = await _tasks_done(lambda: [t for s in _sockets() if (t := s.worker_task) is not None], deadline)
+    busy = await _tasks_done(lambda: [t for s in _sockets() for t in s.busy_tasks()], deadline)
 
     # 3. tell every client to reconnect elsewhere
     sockets = _sockets()

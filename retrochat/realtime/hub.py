@@ -12,10 +12,11 @@ Consumers never create channels of their own. The hub
   every matching local socket, once per socket even if it matches several ways, honouring
   ``users``, ``room``, ``everyone`` (every authenticated socket) and ``exclude_sid``;
   ``rt.disconnect`` closes the matching sockets (optionally only those of one auth session);
+  ``rt.batch`` carries several of those, applied in order;
   ``rt.stats`` is answered with `server.engine_stats` on the ``reply_to`` channel (the
   ``online`` command asks every worker, see `stats`).
 
-Rooms are plain names built by helpers (``user.<id>``, ``group.<id>``); `broadcast.room_group`
+Rooms are plain names built by helpers (``user.<id>``, ``group.<id>``); `addressing.room_group`
 validates them. Local membership changes are synchronous; joining awaits the layer group_add so
 that an event published after `Socket.join` returns is delivered.
 """
@@ -33,7 +34,7 @@ from channels.layers import get_channel_layer
 
 from retrochat.observability import metrics
 from retrochat.realtime import limits as limits_module
-from retrochat.realtime.broadcast import WORKERS_GROUP, room_group
+from retrochat.realtime.addressing import WORKERS_GROUP, room_group
 
 logger = logging.getLogger("retrochat.realtime.hub")
 
@@ -52,7 +53,7 @@ class Member(Protocol):
 
 
 def user_room(user_id: str) -> str:
-    """The room every socket of ``user_id`` joins (see `broadcast.user_group`)."""
+    """The room every socket of ``user_id`` joins (see `addressing.user_group`)."""
     return f"{USER_ROOM_PREFIX}{user_id}"
 
 
@@ -214,6 +215,9 @@ class Hub:
         kind = message.get("type")
         if kind == "rt.emit":
             self._emit(message)
+        elif kind == "rt.batch":
+            for item in message["messages"]:
+                self.handle(item)
         elif kind == "rt.disconnect":
             self._disconnect(message)
         elif kind == "rt.stats":
@@ -286,3 +290,9 @@ def get_hub() -> Hub:
     if _hub is None or _hub.loop is not loop:
         _hub = Hub(loop)
     return _hub
+
+
+def current_hub() -> Hub | None:
+    """This event loop's hub if one exists (unlike `get_hub`, never creates one)."""
+    hub = _hub
+    return hub if hub is not None and hub.loop is asyncio.get_running_loop() else None

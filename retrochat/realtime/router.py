@@ -14,6 +14,14 @@ empty ack). A raised `retrochat.errors.DomainError` becomes the ack ``{"error": 
 the handler was registered with ``error_event=``, that event is emitted to the socket as well;
 the connection stays open. Anything else raised is logged and answered like a DomainError with
 code ``internal``.
+
+A socket runs its events one after the other, in arrival order. A handler registered with
+``pipelined=True`` is a plain function that checks its input and *queues* its work, returning an
+awaitable of the ack value (e.g. ``return batcher.submit_nowait(request)``): the socket calls it in
+order and goes on with the next event while the work is pending, so a client that sends many
+messages without waiting gets them stored in its order yet sharing database rounds. Acks are
+still sent when each result is ready; an ordinary handler waits until every earlier event of
+its socket has been answered, so it never overtakes a queued send.
 """
 
 from __future__ import annotations
@@ -26,7 +34,8 @@ if TYPE_CHECKING:
     from retrochat.realtime.types import Socket
 
 EventHandler = Callable[..., Awaitable[Any]]
-"""``async def handler(socket: Socket, *args) -> ack value``."""
+"""``async def handler(socket: Socket, *args) -> ack value`` (``pipelined``: a plain function
+returning an awaitable of the ack value)."""
 
 ConnectHandler = Callable[["Socket", Any], Awaitable[None]]
 """``async def on_connect(socket, auth_payload)``; raise `ConnectionRefused` to refuse."""
@@ -52,6 +61,7 @@ class Registration:
     rate_limited: bool = True
     failure_message: str | None = None
     """What the client is told when the handler fails unexpectedly (default: "Failed to process <event>")."""
+    pipelined: bool = False
 
 
 @dataclass
@@ -70,18 +80,20 @@ class EventRouter:
         error_event: str | None = None,
         rate_limited: bool = True,
         failure_message: str | None = None,
+        pipelined: bool = False,
     ) -> Callable[[H], H]:
         """Register ``handler`` for ``event``; ``error_event`` is emitted with ``{"error": message}`` on refusal.
 
         ``rate_limited=False`` exempts the event from the per-connection event rate limit;
         ``failure_message`` is the text sent (ack error and ``error_event``) when the handler raises
-        something other than a `DomainError`, e.g. ``"Failed to send message"``.
+        something other than a `DomainError`, e.g. ``"Failed to send message"``; ``pipelined``: see
+        the module docstring.
         """
 
         def register(handler: H) -> H:
             if event in self.handlers:
                 raise ValueError(f"event {event!r} already has a handler in namespace {self.namespace!r}")
-            self.handlers[event] = Registration(handler, error_event, rate_limited, failure_message)
+            self.handlers[event] = Registration(handler, error_event, rate_limited, failure_message, pipelined)
             return handler
 
         return register

@@ -193,10 +193,14 @@ def _reject_constant(name: str) -> Any:
     raise CodecError(f"{name} is not JSON")
 
 
+# One decoder for every packet: ``json.loads`` with a keyword argument builds a new one per call.
+_decoder = json.JSONDecoder(parse_constant=_reject_constant)
+
+
 def loads(text: str) -> Any:
     """Strict JSON (no NaN / Infinity); anything else raises `CodecError`."""
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return _decoder.decode(text)
     except CodecError:
         raise
     except (ValueError, RecursionError) as exc:

@@ -4,9 +4,11 @@ It satisfies `retrochat.realtime.types.Socket`, the protocol handlers are typed 
 
 Ordering: a socket handles its CONNECT, its events and its end one at a time, in arrival order,
 in a worker task that exists only while there is something to do (so 10 000 idle sockets cost no
-task). Long work (an AI reply stream) belongs in `spawn`, which runs beside the worker and is
-cancelled when the socket goes away. Acks from the client are resolved at once, outside the
-queue, so a handler awaiting `call` cannot block them.
+task). A ``pipelined`` event (see `router`) is answered beside the worker: the worker calls its
+handler in order and moves on, at most `MAX_PIPELINED` answers pending. Long work (an AI reply
+stream) belongs in `spawn`, which runs beside the worker and is cancelled when the socket goes
+away. Acks from the client are resolved at once, outside the queue, so a handler awaiting
+`call` cannot block them.
 
 Outbound packets written while the CONNECT is being handled (the connect hooks' emits, events
 delivered to rooms joined in a hook) are held and sent right after the CONNECT reply.
@@ -18,7 +20,7 @@ import asyncio
 import logging
 import secrets
 from collections import deque
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Coroutine
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any
@@ -35,6 +37,9 @@ if TYPE_CHECKING:
     from retrochat.realtime.server import Connection
 
 logger = logging.getLogger("retrochat.realtime")
+
+MAX_PIPELINED = 64
+"""Pending answers of pipelined events per socket before its worker waits for the oldest."""
 
 
 class Status(Enum):
@@ -57,6 +62,7 @@ class _Item:
     ack_id: int | None = None
     registration: Registration | None = None
     reason: str = ""
+    answered_aside: bool = False  # a pipelined event: settled when its answer is sent
 
 
 def _ack_args(result: Any) -> list[Any]:
@@ -90,6 +96,7 @@ class Socket:
         self._acks: dict[int, asyncio.Future[Any]] = {}
         self._next_ack = 0
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._answers: set[asyncio.Task[None]] = set()
 
     def __repr__(self) -> str:
         return f"<Socket {self.sid} ns={self.namespace} user={self.user_id} {self.status.value}>"
@@ -221,14 +228,13 @@ class Socket:
     def pending(self) -> int:
         return len(self._inbox)
 
-    @property
-    def worker_task(self) -> asyncio.Task[None] | None:
-        """The task working off this socket's queue, while there is something queued."""
-        return self._worker
+    def busy_tasks(self) -> list[asyncio.Task[Any]]:
+        """The task working off this socket's queue and the pending answers of pipelined events."""
+        return [task for task in (self._worker, *self._answers) if task is not None and not task.done()]
 
     def pending_tasks(self) -> list[asyncio.Task[Any]]:
-        """The worker task and the spawned tasks still running (a draining worker waits for them)."""
-        return [task for task in (self._worker, *self._tasks) if task is not None and not task.done()]
+        """`busy_tasks` and the spawned tasks still running (a draining worker waits for them)."""
+        return [*self.busy_tasks(), *(task for task in self._tasks if not task.done())]
 
     def enqueue_connect(self, auth: Any) -> asyncio.Future[None] | None:
         return self._enqueue(_Item("connect", auth=auth))
@@ -293,7 +299,8 @@ class Socket:
                     logger.exception("socket %s: %s failed", self.sid, item.kind)
                 finally:
                     self._current = None
-                    _settle(item)
+                    if not item.answered_aside:
+                        _settle(item)
         finally:
             self._worker = None
             for item in self._inbox:
@@ -347,8 +354,33 @@ class Socket:
             return
         registration = item.registration
         assert registration is not None
+        if not registration.pipelined:
+            await self._answers_sent()  # never overtake an earlier pipelined event
+        elif len(self._answers) >= MAX_PIPELINED:
+            await asyncio.wait(self._answers, return_when=asyncio.FIRST_COMPLETED)
         try:
-            result = await registration.handler(self, *item.args)
+            pending = registration.handler(self, *item.args)
+        except Exception as exc:  # a pipelined handler refuses at once; answered like the others
+            pending = _raised(exc)
+        if not registration.pipelined:
+            await self._answer(item, pending)
+            return
+        item.answered_aside = True
+        answer = asyncio.get_running_loop().create_task(self._answer(item, pending), name=f"answer {item.name}")
+        self._answers.add(answer)
+        answer.add_done_callback(self._answers.discard)
+        answer.add_done_callback(lambda _: _settle(item))
+
+    async def _answers_sent(self) -> None:
+        if self._answers:
+            await asyncio.wait(self._answers)
+
+    async def _answer(self, item: _Item, pending: Awaitable[Any]) -> None:
+        """Await a handler's result and answer the event: the ack, or the refusal."""
+        registration = item.registration
+        assert registration is not None
+        try:
+            result = await pending
         except DomainError as error:
             self.refuse_event(registration, item.ack_id, error)
             return
@@ -368,6 +400,7 @@ class Socket:
                 self.send_ack(item.ack_id, [{"error": {"code": "internal", "message": "Invalid response"}}])
 
     async def _finish(self, reason: str) -> None:
+        await self._answers_sent()
         was_connected = self.status is Status.CONNECTED
         self.status = Status.CLOSED
         self._held = []
@@ -396,3 +429,7 @@ class Socket:
 def _settle(item: _Item) -> None:
     if item.settled is not None and not item.settled.done():
         item.settled.set_result(None)
+
+
+async def _raised(exc: Exception) -> Any:
+    raise exc

@@ -14,7 +14,7 @@ from typing import Any
 
 from channels.layers import get_channel_layer
 
-from retrochat.realtime.broadcast import WORKERS_GROUP
+from retrochat.realtime.addressing import WORKERS_GROUP
 
 
 async def worker_stats(*, timeout: float = 1.0, layer: Any = None) -> list[dict[str, Any]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,7 +19,6 @@ from chat.services.ai_users import ensure_ai_friend, ensure_group_ai_user
 from chat.services.auth import session_create
 from chat.sessions import cookie_name, sign_token
 from groups.models import Group, GroupMember, GroupMessage, GroupStyleProfile
-from retrochat.realtime import broadcast
 from retrochat.realtime.types import Handshake
 from tests.aifriend.fake_openai import FakeOpenAI, running_fake_openai
 
@@ -31,43 +29,6 @@ T = TypeVar("T")
 def in_db_thread(fn: Callable[P, T]) -> Callable[P, Awaitable[T]]:
     """``database_sync_to_async`` with its types (it closes the connections it used)."""
     return cast("Callable[P, Awaitable[T]]", database_sync_to_async(fn))
-
-
-# --- recording channel layer ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Published:
-    group: str
-    event: str
-    payload: Any
-    users: list[str]
-
-
-@dataclass
-class RecordingLayer:
-    """Stands in for the channel layer of `retrochat.realtime.broadcast`: records every publish."""
-
-    sent: list[Published] = field(default_factory=list)
-
-    async def group_send(self, group: str, message: dict[str, Any]) -> None:
-        assert message["type"] == "rt.emit"
-        name, *args = json.loads(message["packet"][1:])
-        assert name == message["event"]
-        self.sent.append(Published(group, name, args[0] if args else None, list(message["users"])))
-
-    def events(self) -> list[str]:
-        return [p.event for p in self.sent]
-
-    def named(self, event: str) -> list[Published]:
-        return [p for p in self.sent if p.event == event]
-
-
-@pytest.fixture
-def layer(monkeypatch: pytest.MonkeyPatch) -> RecordingLayer:
-    fake = RecordingLayer()
-    monkeypatch.setattr(broadcast, "get_channel_layer", lambda: fake)
-    return fake
 
 
 # --- a socket as the realtime engine hands it to handlers ----------------------------------

@@ -16,7 +16,6 @@ from retrochat.realtime.router import events
 from tests.aifriend.conftest import (
     SAM_SAYS,
     FakeSocket,
-    RecordingLayer,
     in_db_thread,
     make_person,
     new_group,
@@ -24,6 +23,7 @@ from tests.aifriend.conftest import (
     say_group,
 )
 from tests.aifriend.fake_openai import FakeOpenAI, Hang, Status, Stream
+from tests.recording_layer import RecordingLayer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -339,7 +339,7 @@ def ai_messages(group: Group) -> list[GroupMessage]:
 
 
 def assert_group_stream(layer: RecordingLayer, group: Group, recipients: list[str]) -> dict[str, Any]:
-    names = layer.events()
+    names = [p.event for p in layer.sent]
     assert names[0] == "group:ai:stream-start"
     assert names[-1] == "group:ai:stream-end"
     assert names[1:-1] == ["group:ai:stream-chunk"] * (len(names) - 2)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from aifriend import style
 
 
@@ -103,3 +105,97 @@ def test_empty_input_gives_an_empty_analysis() -> None:
     analysis = style.analyze([])
     assert analysis == style.StyleAnalysis()
     assert style.friend_style_prompt(analysis).count("\n") == 1  # only the two instruction lines
+
+
+# --- edge cases of the weighted, single-pass implementation -------------------------------------
+
+
+def test_phrase_ties_keep_first_seen_order_pairs_then_triples_then_quads_per_message() -> None:
+    messages = ["alpha beta gamma delta", "zeta eta", "zeta eta", "alpha beta gamma delta"]
+    assert style.common_phrases(messages, limit=20) == [
+        "alpha beta",
+        "beta gamma",
+        "gamma delta",
+        "alpha beta gamma",
+        "beta gamma delta",
+        "alpha beta gamma delta",
+        "zeta eta",
+    ]
+    # A more frequent phrase first seen later still comes first; the rest keep first-seen order.
+    assert style.common_phrases(["red fox jumps", "blue sky", "red fox jumps", "blue sky", "blue sky"]) == [
+        "blue sky",
+        "red fox",
+        "fox jumps",
+        "red fox jumps",
+    ]
+
+
+def test_phrase_length_filter_applies_to_every_window_size() -> None:
+    # "a b" (3 characters) and "a b c" (5) are too short; four words always make at least 7.
+    assert style.common_phrases(["a b c d", "a b c d", "xy z", "xy z"]) == ["a b c d"]
+    assert style.common_phrases(["A  B\tC\nD", "a b c d"]) == ["a b c d"]  # any whitespace separates words
+
+
+def test_group_analysis_weights_each_distinct_message_like_the_copies_would() -> None:
+    messages = [
+        "However, regarding that",
+        "LOL see you later 😂",
+        "lol see you later 😂",
+        "wow!!! great",
+        "ok",
+        "see you later!!",
+        "😂🔥 yay!",
+        "see you later!!",
+        "Wow!!! great",
+        "lol ☀",
+    ]
+    group = style.analyze_group(messages)
+    assert group == style.analyze(style.recency_weighted(messages))
+    assert group.common_phrases == [
+        "see you",
+        "wow!!! great",
+        "you later!!",
+        "see you later!!",
+        "lol see",
+        "you later",
+        "later 😂",
+        "lol see you",
+        "see you later",
+        "you later 😂",
+    ]
+    assert list(group.emoji_usage.items()) == [("😂", 4), ("☀", 3), ("🔥", 2)]
+    assert group.average_message_length == 12
+    assert group.tone_indicators == {"casual": 10, "formal": 4, "enthusiastic": 86}
+
+
+def test_tone_counts_each_marker_once_per_message_and_every_exclamation_run() -> None:
+    # 1: "!", "!!", "!!!", wow, yay + three runs = 8 enthusiastic; 2: lol once (inside "lollipop" too);
+    # 3: "yeahaha" holds both "yeah" and "haha", "hahaha" adds nothing new -> 3 casual in all.
+    assert style.tone_indicators(["wow!!! yay! !!", "lollipop lol", "hahaha yeahaha"]) == {
+        "casual": 27,
+        "formal": 0,
+        "enthusiastic": 73,
+    }
+    # Runs do not join across a line break nor across messages: 3 + 4 hits.
+    assert style.tone_indicators(["!\n!", "!!!!"]) == {"casual": 0, "formal": 0, "enthusiastic": 100}
+    # Case does not matter: 2 casual, 1 formal, and "!" is both a marker and a run: 2 enthusiastic.
+    assert style.tone_indicators(["LOL", "lol", "however!"]) == {"casual": 40, "formal": 20, "enthusiastic": 40}
+
+
+def test_emoji_ties_keep_first_seen_order_and_the_limit_cuts_after_sorting() -> None:
+    assert list(style.emoji_usage(["🔥 😂", "😂 🔥", "☀"]).items()) == [("🔥", 2), ("😂", 2), ("☀", 1)]
+    assert style.emoji_usage(["a🔥", "b😂😂"], limit=1) == {"😂": 2}
+    assert style.emoji_usage(["\u25ff\u2600\u27bf\u27c0\U0001f2ff\U0001f300\U0001f9ff\U0001fa00"]) == {
+        "\u2600": 1,
+        "\u27bf": 1,
+        "\U0001f300": 1,
+        "\U0001f9ff": 1,
+    }
+
+
+def test_a_lone_surrogate_fails_like_measuring_that_message_alone() -> None:
+    with pytest.raises(UnicodeEncodeError) as failure:
+        style.analyze(["fine", "bad \ud83d end", "fine"])
+    with pytest.raises(UnicodeEncodeError) as alone:
+        style.utf16_length("bad \ud83d end")
+    assert str(failure.value) == str(alone.value)

@@ -1,6 +1,6 @@
 """Shared helpers of the friends / direct-message / presence / typing tests.
 
-Import the fixtures you need into the test module (``from tests.chat.dm_factories import layer_fixture``).
+Import the fixtures you need into the test module (``from tests.chat.dm_factories import style_refresh_fixture``).
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from retrochat.realtime.types import Handshake
 from tests.conftest import services_required
 from tests.recording_layer import Published as Published  # re-exported for the chat tests
 from tests.recording_layer import RecordingLayer as RecordingLayer
-from tests.recording_layer import install
 
 _ids = itertools.count(1)
 
@@ -65,12 +64,6 @@ def client_for(user: User) -> Client:
     client = Client()
     client.cookies[cookie_name()] = quote(sign_token(token), safe="")
     return client
-
-
-@pytest.fixture(name="layer")
-def layer_fixture(monkeypatch: pytest.MonkeyPatch) -> RecordingLayer:
-    """``layer``: the recording channel layer (import ``layer_fixture`` to use it)."""
-    return install(monkeypatch)
 
 
 @pytest.fixture(name="style_refresh", autouse=True)

@@ -11,11 +11,10 @@ import pytest
 from chat.models import FriendRequest, FriendRequestStatus, Friendship
 from chat.selectors import friends as selectors
 from chat.services.ai_users import ensure_ai_friend, ensure_group_ai_user
-from tests.chat.dm_factories import (  # noqa: F401 (fixtures)
+from tests.chat.dm_factories import (
     RecordingLayer,
     befriend,
     client_for,
-    layer_fixture,
     make_user,
 )
 

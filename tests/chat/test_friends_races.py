@@ -12,7 +12,7 @@ from django.db import close_old_connections, connection
 from chat.models import FriendRequest, Friendship
 from chat.services import friends as services
 from retrochat.errors import DomainError
-from tests.chat.dm_factories import RecordingLayer, layer_fixture, make_user, postgres_only  # noqa: F401 (fixtures)
+from tests.chat.dm_factories import RecordingLayer, make_user, postgres_only
 
 pytestmark = [pytest.mark.postgres, postgres_only, pytest.mark.django_db(transaction=True)]
 

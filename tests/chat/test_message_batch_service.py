@@ -20,7 +20,6 @@ from tests.chat.dm_factories import (  # noqa: F401
     FakeSocket,
     RecordingLayer,
     befriend,
-    layer_fixture,
     make_user,
     style_refresh_fixture,
 )
@@ -48,6 +47,7 @@ def test_a_mixed_round_stores_only_the_accepted_messages(
             SendRequest(c.id, AI_FRIEND_ID, "hi AI"),
             SendRequest(d.id, c.id, "two"),
             SendRequest(b.id, a.id, 42),
+            SendRequest(b.id, a.id, "half an emoji \ud83d"),  # JSON can carry it; no database can store it
         ]
     )
     assert isinstance(outcomes[0], SendResult)
@@ -61,6 +61,8 @@ def test_a_mixed_round_stores_only_the_accepted_messages(
     assert isinstance(outcomes[4], SendResult)
     assert isinstance(outcomes[5], BadRequest)
     assert outcomes[5].message == "content must be a string"
+    assert isinstance(outcomes[6], BadRequest)
+    assert outcomes[6].message == "content must be valid Unicode text (no unpaired surrogates)"
     rows = {(m.from_user_id, m.to_user_id, m.content) for m in DirectMessage.objects.all()}
     assert rows == {(a.id, b.id, "one"), (d.id, c.id, "two")}
     assert layer.events() == [

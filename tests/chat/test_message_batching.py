@@ -10,6 +10,7 @@ import pytest
 
 from chat.services.batching import Batcher
 from retrochat.errors import BadRequest, DomainError
+from retrochat.realtime import broadcast
 
 
 class Recorder:
@@ -84,3 +85,54 @@ async def test_a_wrong_number_of_outcomes_is_an_error_not_a_silent_mismatch() ->
 def test_max_batch_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_batch"):
         Batcher(lambda requests: list(requests), name="test", max_batch=0)
+
+
+class PublishLog:
+    """A channel layer that logs what a round publishes, and whether its callers were answered yet."""
+
+    def __init__(self, *, broken: bool = False) -> None:
+        self.log: list[tuple[str, object, bool]] = []
+        self.answered: list[asyncio.Future[int]] = []
+        self.broken = broken
+
+    async def group_send(self, group: str, message: dict[str, object]) -> None:
+        if self.broken:
+            raise ConnectionError("layer down")
+        self.log.append((group, message["type"], any(f.done() for f in self.answered)))
+
+
+def publishing_run_many(requests: Sequence[int]) -> list[int | DomainError]:
+    # Outside a transaction, on_commit callbacks run at once: what a service does after its COMMIT.
+    for request in requests:
+        broadcast.broadcast_on_commit("stored", request, user_ids=[f"user-{request}"])
+    return [request * 10 for request in requests]
+
+
+@pytest.mark.django_db(transaction=True)  # on_commit outside a transaction needs a connection
+async def test_a_round_publishes_its_events_in_one_layer_message_before_answering(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    layer = PublishLog()
+    monkeypatch.setattr(broadcast, "get_channel_layer", lambda: layer)
+    batcher: Batcher[int, int] = Batcher(publishing_run_many, name="test")
+    layer.answered = [batcher.submit_nowait(n) for n in (1, 2, 3)]
+    assert [await f for f in layer.answered] == [10, 20, 30]
+    assert layer.log == [(broadcast.WORKERS_GROUP, "rt.batch", False)]  # one message, before any answer
+
+
+@pytest.mark.django_db(transaction=True)  # on_commit outside a transaction needs a connection
+async def test_a_round_whose_events_cannot_be_published_still_answers(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(broadcast, "get_channel_layer", lambda: PublishLog(broken=True))
+    batcher: Batcher[int, int] = Batcher(publishing_run_many, name="test")
+    assert await batcher.submit(4) == 40  # committed: the ack still says so
+    assert "could not publish the events of a round" in caplog.text
+
+
+async def test_submit_nowait_keeps_the_order_requests_were_queued_in() -> None:
+    recorder = Recorder()
+    batcher: Batcher[int, int] = Batcher(recorder.run_many, name="test")
+    futures = [batcher.submit_nowait(n) for n in (8, 2, 6)]
+    assert [await f for f in futures] == [80, 20, 60]
+    assert recorder.rounds == [[8, 2, 6]]

@@ -15,7 +15,6 @@ from tests.chat.dm_factories import (  # noqa: F401
     FakeSocket,
     RecordingLayer,
     befriend,
-    layer_fixture,
     make_user,
     style_refresh_fixture,
 )

@@ -11,7 +11,6 @@ from chat.services import messages as services
 from tests.chat.dm_factories import (  # noqa: F401
     RecordingLayer,
     befriend,
-    layer_fixture,
     make_user,
     postgres_only,
     style_refresh_fixture,

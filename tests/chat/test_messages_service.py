@@ -13,7 +13,7 @@ from chat.schemas.messages import message_out
 from chat.services.ai_users import ensure_ai_friend, ensure_group_ai_user
 from chat.services.messages import message_send
 from retrochat.errors import DomainError
-from tests.chat.dm_factories import RecordingLayer, befriend, layer_fixture, make_user, style_refresh_fixture  # noqa: F401 (fixtures)
+from tests.chat.dm_factories import RecordingLayer, befriend, make_user, style_refresh_fixture  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db
 

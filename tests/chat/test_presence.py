@@ -17,11 +17,10 @@ from chat.presence_store import MemoryPresenceStore, RedisPresenceStore, set_pre
 from chat.services import presence as presence_service
 from retrochat.errors import DomainError
 from retrochat.realtime.router import events
-from tests.chat.dm_factories import (  # noqa: F401 (fixtures)
+from tests.chat.dm_factories import (
     FakeSocket,
     RecordingLayer,
     befriend,
-    layer_fixture,
     make_user,
     redis_only,
 )

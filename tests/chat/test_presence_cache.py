@@ -25,11 +25,10 @@ from chat.services.friend_cache import FriendCache, friend_cache
 from chat.services.friends import friend_request_accept, friendship_remove
 from retrochat.realtime.broadcast import encode_event
 from retrochat.realtime.hub import get_hub
-from tests.chat.dm_factories import (  # noqa: F401 (fixtures)
+from tests.chat.dm_factories import (
     FakeSocket,
     RecordingLayer,
     befriend,
-    layer_fixture,
     make_user,
 )
 

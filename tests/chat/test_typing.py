@@ -11,7 +11,7 @@ from chat.handlers.typing import on_typing
 from chat.services import typing as typing_service
 from chat.services.typing import TYPING_MAX_EVENTS, WindowLimiter
 from retrochat.errors import DomainError
-from tests.chat.dm_factories import FakeSocket, RecordingLayer, befriend, layer_fixture, make_user  # noqa: F401
+from tests.chat.dm_factories import FakeSocket, RecordingLayer, befriend, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

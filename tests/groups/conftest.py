@@ -12,7 +12,7 @@ from chat.models import Profile, User
 from chat.services.auth import session_create
 from chat.sessions import cookie_name, sign_token
 from tests.recording_layer import Published as Published  # re-exported for the groups tests
-from tests.recording_layer import RecordingLayer, install
+from tests.recording_layer import RecordingLayer
 
 FakeLayer = RecordingLayer
 
@@ -27,11 +27,6 @@ def style_checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         aifriend.services, "group_style_refresh_soon", lambda *, group_id: scheduled.append(str(group_id))
     )
     return scheduled
-
-
-@pytest.fixture
-def layer(monkeypatch: pytest.MonkeyPatch) -> FakeLayer:
-    return install(monkeypatch)
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from chat.models import AuthSession, DirectMessage, FriendRequest, Friendship, P
 from chat.services.ai_users import ensure_ai_friend, ensure_group_ai_user
 from chat.services.auth import session_create
 from groups.models import Group, GroupMember, GroupMessage, GroupStyleProfile
+from tests import recording_layer
 
 pytestmark = pytest.mark.django_db
 
@@ -128,24 +129,24 @@ def test_style_profile_reset_actions(admin_client_: Client) -> None:
 
 
 def test_delete_message_action_tells_participants(
-    admin_client_: Client, django_capture_on_commit_callbacks: Any
+    admin_client_: Client, django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from unittest import mock
-
+    layer = recording_layer.install(monkeypatch)
     _seed(1)
     message = DirectMessage.objects.get()
     url = reverse("admin:chat_directmessage_changelist")
-    with (
-        mock.patch("retrochat.realtime.broadcast.emit_to_users") as emit,
-        django_capture_on_commit_callbacks(execute=True),
-    ):
+    with django_capture_on_commit_callbacks(execute=True):
         response = admin_client_.post(url, {"action": "delete_and_notify", "_selected_action": [str(message.pk)]})
     assert response.status_code == 302
     assert not DirectMessage.objects.filter(pk=message.pk).exists()
-    (event, payload), kwargs = emit.call_args
-    assert event == "message:deleted"
-    assert payload == {"messageId": str(message.pk), "fromUserId": message.from_user_id, "toUserId": message.to_user_id}
-    assert set(kwargs["user_ids"]) == {message.from_user_id, message.to_user_id}
+    [published] = layer.sent
+    assert published.event == "message:deleted"
+    assert published.payload == {
+        "messageId": str(message.pk),
+        "fromUserId": message.from_user_id,
+        "toUserId": message.to_user_id,
+    }
+    assert set(published.users) == {message.from_user_id, message.to_user_id}
 
 
 def test_deactivate_action_ends_sessions(admin_client_: Client) -> None:

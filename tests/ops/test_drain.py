@@ -15,6 +15,7 @@ from django.test import Client
 
 from retrochat.realtime import drain as drain_module
 from retrochat.realtime import hub as hub_module
+from retrochat.realtime import session as session_module
 from retrochat.realtime.eio import EioPacket, EioType
 from retrochat.realtime.router import EventRouter
 from retrochat.realtime.server import SocketIOServer
@@ -27,7 +28,9 @@ UNAVAILABLE = {"code": "unavailable", "message": "Server is restarting. Please t
 
 
 @pytest.fixture(autouse=True)
-def _not_draining() -> Iterator[None]:
+def _not_draining(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    # A drain counts every session of the process: start without those other tests left behind.
+    monkeypatch.setattr(session_module, "_registry", {})
     drain_module.reset()
     yield
     drain_module.reset()
@@ -201,3 +204,27 @@ def test_readiness_fails_while_draining(monkeypatch: pytest.MonkeyPatch) -> None
     assert response.status_code == 503
     assert response.json() == {"status": "unavailable", "reason": "shutting down", "checks": {}}
     assert Client().get("/healthz").status_code == 200  # still alive
+
+
+async def test_a_pending_pipelined_send_is_answered_before_the_connection_closes(memory_layer):
+    stored: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    reasons: list[str] = []
+    router = router_with({}, reasons)
+    router.on("send", pipelined=True)(lambda socket, *args: stored)
+    session, link = open_ws_session(router)
+    session.frame(link, "40")
+    await settle()
+    link.take()
+    session.frame(link, '421["send"]')
+    await settle()
+
+    drained = asyncio.create_task(drain_module.drain(timeout=5))
+    await settle()
+    assert link.closed is None  # the send is pending: nothing is closed yet
+
+    stored.set_result("stored")
+    report = await asyncio.wait_for(drained, 5)
+    assert packets(link.take()) == [("431", ["stored"])]
+    assert link.closed == 1000
+    assert not report.timed_out
+    await hub_module.get_hub().stop()
