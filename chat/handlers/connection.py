@@ -13,11 +13,11 @@ so hooks registered later (presence) see an authenticated socket.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
-from channels.db import database_sync_to_async
-
-from chat.sessions import ResolvedSession, resolve_token, token_from_cookies
+from chat.services.batching import Batcher
+from chat.sessions import ResolvedSession, resolve_tokens, token_from_cookies
 from retrochat.realtime.hub import user_room
 from retrochat.realtime.router import ConnectionRefused, events
 from retrochat.realtime.types import Socket
@@ -33,20 +33,21 @@ def _auth_token(auth: Any) -> str | None:
     return None
 
 
-def _resolve(cookie_token: str | None, auth_token: str | None) -> ResolvedSession | None:
-    resolved = resolve_token(cookie_token) if cookie_token else None
-    if resolved is None and auth_token:
-        resolved = resolve_token(auth_token)
-    return resolved
+def _resolve_many(requests: Sequence[tuple[str | None, str | None]]) -> list[ResolvedSession | None]:
+    """Each ``(cookie token, auth token)``: the cookie's session, else the auth token's; one query."""
+    resolved = resolve_tokens([token for pair in requests for token in pair])
+    return [resolved[2 * i] or resolved[2 * i + 1] for i in range(len(requests))]
+
+
+# Connects arriving together (a reconnect wave after a deploy) share one lookup per round.
+_sessions: Batcher[tuple[str | None, str | None], ResolvedSession | None] = Batcher(_resolve_many, name="connect-auth")
 
 
 @events.on_connect
 async def authenticate(socket: Socket, auth: Any) -> None:
     logger.info("Client attempting connection: %s", socket.sid)
     try:
-        resolved = await database_sync_to_async(_resolve)(
-            token_from_cookies(socket.handshake.cookies), _auth_token(auth)
-        )
+        resolved = await _sessions.submit((token_from_cookies(socket.handshake.cookies), _auth_token(auth)))
     except Exception as exc:
         logger.error("Connection error: %s", exc)
         raise ConnectionRefused("Unauthorized") from exc

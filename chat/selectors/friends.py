@@ -45,15 +45,18 @@ def friend_ids(*, user_id: str) -> list[str]:
 
 
 def friend_ids_of_many(*, user_ids: Iterable[str]) -> dict[str, list[str]]:
-    """``{user: [friend ids]}`` for several users in one query (users without friends map to [])."""
+    """``{user: [friend ids]}`` for several users in one query, each list as `friend_ids` gives it
+    (users without friends map to [])."""
     wanted = set(user_ids)
     result: dict[str, list[str]] = {uid: [] for uid in wanted}
     if not wanted:
         return result
-    pairs = Friendship.objects.filter(Q(user1_id__in=wanted) | Q(user2_id__in=wanted)).values_list(
-        "user1_id", "user2_id"
+    pairs = (
+        Friendship.objects.filter(Q(user1_id__in=wanted) | Q(user2_id__in=wanted))
+        .order_by("created_at", "id")
+        .values_list("user1_id", "user2_id")
     )
-    for a, b in pairs:
+    for a, b in pairs:  # one row per pair (friendship_unique_pair): no duplicates to drop
         if a in wanted:
             result[a].append(b)
         if b in wanted:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
@@ -30,7 +30,8 @@ from django.db import transaction
 
 from chat.presence_store import get_presence_store
 from chat.schemas.presence import Status, StatusBatchOut
-from chat.selectors.friends import friend_ids, friend_ids_of_many
+from chat.selectors.friends import friend_ids_of_many
+from chat.services.batching import Batcher
 from chat.services.friend_cache import friend_cache
 from retrochat.realtime.broadcast import emit_to_users
 from retrochat.realtime.types import Socket
@@ -68,7 +69,7 @@ async def presence_connect(socket: Socket) -> None:
     if store.shared:
         ensure_heartbeat()
     epoch = friend_cache.epoch()
-    friends = await database_sync_to_async(friend_ids)(user_id=user_id)
+    friends = await _load_friend_ids(user_id)
     friend_cache.put(user_id, friends, epoch=epoch)
     if came_online and friends:
         await emit_to_users("user:status", {"userId": user_id, "status": "online"}, user_ids=friends)
@@ -87,9 +88,17 @@ async def presence_disconnect(socket: Socket) -> None:
         await announce([user_id], "offline")
 
 
+def _friend_ids_many(user_ids: Sequence[str]) -> list[list[str]]:
+    friends = friend_ids_of_many(user_ids=user_ids)
+    return [friends[user_id] for user_id in user_ids]
+
+
+# Connects and cache misses arriving together share one query per round.
+_friend_ids: Batcher[str, list[str]] = Batcher(_friend_ids_many, name="friend-ids")
+
+
 async def _load_friend_ids(user_id: str) -> list[str]:
-    ids: list[str] = await database_sync_to_async(friend_ids)(user_id=user_id)
-    return ids
+    return await _friend_ids.submit(user_id)
 
 
 async def presence_status_batch(*, user_id: str, user_ids: Iterable[str]) -> StatusBatchOut:

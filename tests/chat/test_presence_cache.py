@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pytest
@@ -19,7 +19,7 @@ from channels.db import database_sync_to_async
 from chat.handlers.presence import on_check_status, on_connect, on_disconnect
 from chat.models import FriendRequest, Friendship
 from chat.presence_store import MemoryPresenceStore, set_presence_store
-from chat.selectors.friends import friend_ids, friendship_pair
+from chat.selectors.friends import friend_ids_of_many, friendship_pair
 from chat.services import presence as presence_service
 from chat.services.friend_cache import FriendCache, friend_cache
 from chat.services.friends import friend_request_accept, friendship_remove
@@ -55,13 +55,14 @@ def people(transactional_db: None) -> dict[str, Any]:
 def friend_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every read of a user's friends by the presence service (user ids)."""
     reads: list[str] = []
-    real = friend_ids
+    real = friend_ids_of_many
 
-    def counted(*, user_id: str) -> list[str]:
-        reads.append(user_id)
-        return real(user_id=user_id)
+    def counted(*, user_ids: Iterable[str]) -> dict[str, list[str]]:
+        wanted = list(user_ids)
+        reads.extend(wanted)
+        return real(user_ids=wanted)
 
-    monkeypatch.setattr(presence_service, "friend_ids", counted)
+    monkeypatch.setattr(presence_service, "friend_ids_of_many", counted)
     return reads
 
 
