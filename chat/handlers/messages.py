@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 
-from chat.schemas.messages import MessageOut, MessageSendIn, message_out, parse_payload
+from chat.schemas.messages import MessageSendIn, parse_payload
 from chat.services.message_batch import SendRequest, direct_message_sender
-from chat.services.messages import SendResult
 from retrochat.errors import DomainError
 from retrochat.realtime.router import events
+from retrochat.realtime.sio import EncodedJson
 from retrochat.realtime.types import Socket
 
 
@@ -20,7 +20,7 @@ def socket_user(socket: Socket) -> str:
 
 
 @events.on("message:send", error_event="message:error", failure_message="Failed to send message", pipelined=True)
-def on_message_send(socket: Socket, payload: object = None, *_: object) -> Awaitable[MessageOut]:
+def on_message_send(socket: Socket, payload: object = None, *_: object) -> Awaitable[EncodedJson]:
     """Store the message, then (after commit) ``message:receive`` to every socket of the recipient and
     ``message:sent`` to every socket of the sender. The ack is the stored Message. Any refusal:
     ``message:error`` ``{error}`` to this socket and an ack error; nothing stored or delivered.
@@ -32,8 +32,4 @@ def on_message_send(socket: Socket, payload: object = None, *_: object) -> Await
         sender_id=user_id, to_user_id=data.to_user_id, content=data.content, client_message_id=data.client_message_id
     )
     # Coalesced with other sends, this socket's next ones included: one transaction and one COMMIT per round.
-    return _stored(direct_message_sender.submit_nowait(request))
-
-
-async def _stored(sent: Awaitable[SendResult]) -> MessageOut:
-    return message_out((await sent).message)
+    return direct_message_sender.submit_nowait(request)

@@ -38,6 +38,7 @@ from retrochat.bulk import insert_new
 from retrochat.errors import BadRequest, DomainError, Forbidden
 from retrochat.ids import new_uuid4s
 from retrochat.realtime.broadcast import broadcast_many_on_commit
+from retrochat.realtime.sio import EncodedJson
 from retrochat.validation import clean_text
 
 logger = logging.getLogger(__name__)
@@ -89,10 +90,11 @@ def message_send_many(requests: Sequence[SendRequest]) -> list[SendResult | Doma
                 insert_new([message for _, message in rows])
                 emits: list[tuple[str, Any, list[str]]] = []
                 for i, message in rows:
-                    payload = message_out(message)
+                    # Encoded once for message:receive, message:sent and the sender's ack.
+                    payload = EncodedJson.of(message_out(message))
                     emits.append(("message:receive", payload, [message.to_user_id]))
                     emits.append(("message:sent", payload, [message.from_user_id]))
-                    outcomes[i] = SendResult(message=message, created=True)
+                    outcomes[i] = SendResult(message=message, created=True, encoded=payload)
                 broadcast_many_on_commit(emits)
                 for sender_id in dict.fromkeys(message.from_user_id for _, message in rows):
                     _style_profile_refresh_soon(sender_id)
@@ -118,5 +120,13 @@ def _style_profile_refresh_soon(user_id: str) -> None:
     style_profile_refresh_soon(user_id=user_id)
 
 
-direct_message_sender: Batcher[SendRequest, SendResult] = Batcher(message_send_many, name="message-send")
-"""What ``message:send`` handlers await: ``await direct_message_sender.submit(SendRequest(...))``."""
+def message_send_many_acks(requests: Sequence[SendRequest]) -> list[EncodedJson | DomainError]:
+    """`message_send_many`, each success as the ack a socket sends: the stored Message, encoded."""
+    return [
+        outcome if isinstance(outcome, DomainError) else outcome.encoded or EncodedJson.of(message_out(outcome.message))
+        for outcome in message_send_many(requests)
+    ]
+
+
+direct_message_sender: Batcher[SendRequest, EncodedJson] = Batcher(message_send_many_acks, name="message-send")
+"""What ``message:send`` handlers queue into: ``direct_message_sender.submit_nowait(SendRequest(...))``."""

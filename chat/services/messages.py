@@ -26,6 +26,7 @@ from chat.selectors.friends import are_friends
 from chat.selectors.messages import message_not_found, parse_message_id
 from retrochat.errors import BadRequest, Conflict, Forbidden
 from retrochat.realtime.broadcast import broadcast_on_commit
+from retrochat.realtime.sio import EncodedJson
 from retrochat.validation import clean_text
 
 NOT_FRIENDS = "You can only send messages to your friends"
@@ -35,6 +36,7 @@ NOT_FRIENDS = "You can only send messages to your friends"
 class SendResult:
     message: DirectMessage
     created: bool  # False: a retried clientMessageId, nothing was delivered again
+    encoded: EncodedJson | None = None  # the Message as sent to sockets, when already encoded
 
 
 def _stored(sender_id: str, client_message_id: str) -> DirectMessage | None:

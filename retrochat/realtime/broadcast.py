@@ -30,7 +30,6 @@ per-socket rules) instead of queueing them through the layer.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -45,6 +44,7 @@ from django.db import transaction
 from retrochat.observability import metrics
 from retrochat.realtime.addressing import WORKERS_GROUP, room_group, user_group
 from retrochat.realtime.hub import current_hub
+from retrochat.realtime.sio import EncodedJson, dumps
 
 __all__ = [
     "WORKERS_GROUP",
@@ -65,13 +65,10 @@ __all__ = [
 LayerMessage = dict[str, Any]
 
 
-def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
 def encode_event(event: str, *args: Any) -> str:
-    """Socket.IO EVENT packet (namespace "/") in compact JSON that keeps key order."""
-    return "2" + _json([event, *args])
+    """Socket.IO EVENT packet (namespace "/") in compact JSON that keeps key order (as the codec
+    writes it: numbers and unpaired surrogates the way JavaScript's ``JSON.stringify`` does)."""
+    return "2" + dumps([event, *args])
 
 
 def _emit_message(event: str, args: tuple[Any, ...], *, packet: str | None = None, **target: Any) -> LayerMessage:
@@ -192,16 +189,16 @@ def broadcast_many_on_commit(emits: Iterable[tuple[str, Any, list[str]]], *, usi
     """From a batched service: after commit, emit every ``(event, payload, user_ids)`` in this order.
 
     A payload object emitted under several events (``message:receive`` and ``message:sent`` of one
-    message) is encoded to JSON once."""
+    message) is encoded to JSON once; an `EncodedJson` payload is used as it is."""
     encoded: dict[int, str] = {}
     messages: list[LayerMessage] = []
     for event, payload, users in emits:
         if not users:
             continue
-        body = encoded.get(id(payload))
+        body = payload.text if isinstance(payload, EncodedJson) else encoded.get(id(payload))
         if body is None:
-            body = encoded[id(payload)] = _json(payload)
-        packet = f"2[{_json(event)},{body}]"
+            body = encoded[id(payload)] = dumps(payload)
+        packet = f"2[{dumps(event)},{body}]"
         messages.append(_to_users(event, (payload,), list(dict.fromkeys(users)), packet=packet))
     if messages:
         _publish_on_commit(messages, using)

@@ -189,6 +189,19 @@ def dumps(value: Any) -> str:
     return _dumps(value, None)
 
 
+@dataclass(frozen=True, slots=True)
+class EncodedJson:
+    """A JSON value encoded once with `dumps`, written to the wire as it is: the payload that
+    ``message:receive``, ``message:sent`` and the sender's ack of one message share. (Not a
+    ``str``: anything that does not know it fails loudly instead of quoting it as a string.)"""
+
+    text: str
+
+    @classmethod
+    def of(cls, value: Any) -> EncodedJson:
+        return cls(dumps(value))
+
+
 def _reject_constant(name: str) -> Any:
     raise CodecError(f"{name} is not JSON")
 

@@ -20,9 +20,10 @@ import asyncio
 import logging
 import secrets
 from collections import deque
-from collections.abc import Awaitable, Coroutine
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from retrochat.errors import DomainError
@@ -30,7 +31,7 @@ from retrochat.observability import metrics
 from retrochat.observability.context import current_socket
 from retrochat.realtime.hub import USER_ROOM_PREFIX, get_hub
 from retrochat.realtime.router import ConnectionRefused, EventRouter, Registration
-from retrochat.realtime.sio import CodecError, SioPacket, SioType, encode
+from retrochat.realtime.sio import CodecError, EncodedJson, SioPacket, SioType, encode
 from retrochat.realtime.types import Handshake
 
 if TYPE_CHECKING:
@@ -96,7 +97,7 @@ class Socket:
         self._acks: dict[int, asyncio.Future[Any]] = {}
         self._next_ack = 0
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._answers: set[asyncio.Task[None]] = set()
+        self._answers: set[asyncio.Future[Any]] = set()
 
     def __repr__(self) -> str:
         return f"<Socket {self.sid} ns={self.namespace} user={self.user_id} {self.status.value}>"
@@ -140,6 +141,10 @@ class Socket:
         self._write([packet])
 
     def send_ack(self, ack_id: int, args: list[Any]) -> None:
+        if len(args) == 1 and isinstance(args[0], EncodedJson):  # encoded once already: write it as is
+            prefix = "" if self.namespace == "/" else f"{self.namespace},"
+            self._write([f"3{prefix}{ack_id}[{args[0].text}]"])
+            return
         self._packet(SioPacket(SioType.ACK, self.namespace, args, id=ack_id))
 
     async def call(self, event: str, *args: Any, timeout: float | None = None) -> Any:
@@ -228,11 +233,11 @@ class Socket:
     def pending(self) -> int:
         return len(self._inbox)
 
-    def busy_tasks(self) -> list[asyncio.Task[Any]]:
-        """The task working off this socket's queue and the pending answers of pipelined events."""
+    def busy_tasks(self) -> list[asyncio.Future[Any]]:
+        """The task working off this socket's queue and the pending results of pipelined events."""
         return [task for task in (self._worker, *self._answers) if task is not None and not task.done()]
 
-    def pending_tasks(self) -> list[asyncio.Task[Any]]:
+    def pending_tasks(self) -> list[asyncio.Future[Any]]:
         """`busy_tasks` and the spawned tasks still running (a draining worker waits for them)."""
         return [*self.busy_tasks(), *(task for task in self._tasks if not task.done())]
 
@@ -354,38 +359,47 @@ class Socket:
             return
         registration = item.registration
         assert registration is not None
+        result: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         if not registration.pipelined:
             await self._answers_sent()  # never overtake an earlier pipelined event
-        elif len(self._answers) >= MAX_PIPELINED:
+            try:  # run here, in the worker (`call` relies on it)
+                result.set_result(await registration.handler(self, *item.args))
+            except Exception as exc:
+                result.set_exception(exc)
+            self._answer(item, result)
+            return
+        if len(self._answers) >= MAX_PIPELINED:
             await asyncio.wait(self._answers, return_when=asyncio.FIRST_COMPLETED)
         try:
-            pending = registration.handler(self, *item.args)
+            result = asyncio.ensure_future(registration.handler(self, *item.args))
         except Exception as exc:  # a pipelined handler refuses at once; answered like the others
-            pending = _raised(exc)
-        if not registration.pipelined:
-            await self._answer(item, pending)
-            return
+            result.set_exception(exc)
+        # Answered when the result is ready (a future's callback: no task per event).
         item.answered_aside = True
-        answer = asyncio.get_running_loop().create_task(self._answer(item, pending), name=f"answer {item.name}")
-        self._answers.add(answer)
-        answer.add_done_callback(self._answers.discard)
-        answer.add_done_callback(lambda _: _settle(item))
+        self._answers.add(result)
+        result.add_done_callback(partial(self._answer, item))
 
     async def _answers_sent(self) -> None:
         if self._answers:
             await asyncio.wait(self._answers)
 
-    async def _answer(self, item: _Item, pending: Awaitable[Any]) -> None:
-        """Await a handler's result and answer the event: the ack, or the refusal."""
+    def _answer(self, item: _Item, result: asyncio.Future[Any]) -> None:
+        """Answer an event from its handler's finished result: the ack, or the refusal."""
+        self._answers.discard(result)
+        if item.answered_aside:
+            _settle(item)
         registration = item.registration
         assert registration is not None
-        try:
-            result = await pending
-        except DomainError as error:
+        if result.cancelled():
+            return
+        error = result.exception()
+        if isinstance(error, DomainError):
             self.refuse_event(registration, item.ack_id, error)
             return
-        except Exception:
-            logger.exception("handler for %r failed (socket %s, user %s)", item.name, self.sid, self.user_id)
+        if error is not None:
+            logger.error(
+                "handler for %r failed (socket %s, user %s)", item.name, self.sid, self.user_id, exc_info=error
+            )
             message = registration.failure_message or f"Failed to process {item.name}"
             if item.ack_id is not None:
                 self.send_ack(item.ack_id, [{"error": {"code": "internal", "message": message}}])
@@ -394,7 +408,7 @@ class Socket:
             return
         if item.ack_id is not None:
             try:
-                self.send_ack(item.ack_id, _ack_args(result))
+                self.send_ack(item.ack_id, _ack_args(result.result()))
             except CodecError:
                 logger.exception("handler for %r returned an ack value that is not JSON", item.name)
                 self.send_ack(item.ack_id, [{"error": {"code": "internal", "message": "Invalid response"}}])
@@ -429,7 +443,3 @@ class Socket:
 def _settle(item: _Item) -> None:
     if item.settled is not None and not item.settled.done():
         item.settled.set_result(None)
-
-
-async def _raised(exc: Exception) -> Any:
-    raise exc

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -19,6 +21,7 @@ from django.test import Client
 from chat.models import Friendship, Profile, User
 from chat.services.auth import session_create
 from chat.sessions import cookie_name, sign_token
+from retrochat.realtime.sio import EncodedJson
 from retrochat.realtime.types import Handshake
 from tests.conftest import services_required
 from tests.recording_layer import Published as Published  # re-exported for the chat tests
@@ -132,3 +135,8 @@ class FakeSocket:
 
     def named(self, event: str) -> list[tuple[Any, ...]]:
         return [args for name, args in self.emitted if name == event]
+
+
+async def ack_of(answer: Awaitable[EncodedJson]) -> Any:
+    """The ack a pipelined handler's answer becomes on the wire, decoded."""
+    return json.loads((await answer).text)

@@ -19,6 +19,7 @@ from retrochat.errors import BadRequest, Conflict, DomainError, Forbidden
 from tests.chat.dm_factories import (  # noqa: F401
     FakeSocket,
     RecordingLayer,
+    ack_of,
     befriend,
     make_user,
     style_refresh_fixture,
@@ -125,7 +126,7 @@ async def test_concurrent_handlers_share_rounds_and_each_ack_is_its_stored_row(
     rounds_before = direct_message_sender.stats()
     acks = await asyncio.gather(
         *(
-            on_message_send(FakeSocket(user_id=s.id), {"toUserId": r.id, "content": f"m{i}"})
+            ack_of(on_message_send(FakeSocket(user_id=s.id), {"toUserId": r.id, "content": f"m{i}"}))
             for i, (s, r) in enumerate(senders)
         )
     )

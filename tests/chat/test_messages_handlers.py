@@ -14,6 +14,7 @@ from retrochat.realtime.router import events
 from tests.chat.dm_factories import (  # noqa: F401
     FakeSocket,
     RecordingLayer,
+    ack_of,
     befriend,
     make_user,
     style_refresh_fixture,
@@ -39,7 +40,7 @@ def test_registered_with_the_contract_error_event() -> None:
 async def test_ack_is_the_stored_message_and_both_users_are_told(pair: Any, layer: RecordingLayer) -> None:
     alice, bob = pair
     socket = FakeSocket(user_id=alice.id)
-    ack = await on_message_send(socket, {"toUserId": bob.id, "content": " hey ", "clientMessageId": "c1"})
+    ack = await ack_of(on_message_send(socket, {"toUserId": bob.id, "content": " hey ", "clientMessageId": "c1"}))
     row = await database_sync_to_async(DirectMessage.objects.get)()
     assert ack["id"] == str(row.id)
     assert (ack["content"], ack["clientMessageId"], ack["fromUserId"], ack["toUserId"]) == (
@@ -52,7 +53,7 @@ async def test_ack_is_the_stored_message_and_both_users_are_told(pair: Any, laye
     assert layer.sent[0].payload == ack
     assert socket.emitted == []  # the sending socket hears back through the user group like every tab
 
-    retry = await on_message_send(socket, {"toUserId": bob.id, "content": " hey ", "clientMessageId": "c1"})
+    retry = await ack_of(on_message_send(socket, {"toUserId": bob.id, "content": " hey ", "clientMessageId": "c1"}))
     assert retry == ack
     assert len(layer.sent) == 2
     assert await database_sync_to_async(DirectMessage.objects.count)() == 1

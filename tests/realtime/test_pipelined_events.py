@@ -10,6 +10,7 @@ from typing import Any
 from retrochat.errors import BadRequest
 from retrochat.realtime import socket as socket_module
 from retrochat.realtime.router import EventRouter
+from retrochat.realtime.sio import EncodedJson
 from tests.realtime.test_engine_unit import open_ws_session, settle
 
 
@@ -167,3 +168,27 @@ async def test_at_most_max_pipelined_answers_are_pending(monkeypatch: Any) -> No
     work.finish(2)
     await settle()
     assert work.queued == [0, 1, 2, 3]
+
+
+async def test_an_ack_encoded_once_is_written_as_it_is() -> None:
+    router = EventRouter("/")
+    payload = {"id": "m1", "content": "héllo 👋", "n": 1.0}
+    router.on("send", pipelined=True)(lambda socket, *args: completed(EncodedJson.of(payload)))
+    router.on("nested", pipelined=True)(lambda socket, *args: completed({"inner": EncodedJson.of(payload)}))
+    session, link = connected(router)
+    await settle()
+    link.take()
+
+    session.frame(link, '425["send"]')
+    session.frame(link, '426["nested"]')
+    await settle()
+    assert link.take() == [
+        '435[{"id":"m1","content":"héllo 👋","n":1}]',  # as the codec writes it (1.0 → 1, like JSON.stringify)
+        '436[{"error":{"code":"internal","message":"Invalid response"}}]',  # never quoted as a string
+    ]
+
+
+def completed(value: Any) -> asyncio.Future[Any]:
+    future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    future.set_result(value)
+    return future
