@@ -28,16 +28,6 @@ def are_friends(*, user_id: str, other_id: str) -> bool:
     return Friendship.objects.filter(friendship_pair(user_id, other_id)).exists()
 
 
-def friend_pairs_among(pairs: Iterable[tuple[str, str]]) -> set[frozenset[str]]:
-    """Which of these (unordered) pairs are friends, in one query: ``{frozenset((a, b)), ...}``."""
-    wanted = {frozenset(pair) for pair in pairs if pair[0] != pair[1]}
-    if not wanted:
-        return set()
-    ids = set().union(*wanted)
-    rows = Friendship.objects.filter(user1_id__in=ids, user2_id__in=ids).values_list("user1_id", "user2_id")
-    return {pair for pair in (frozenset(row) for row in rows) if pair in wanted}
-
-
 def friend_ids(*, user_id: str) -> list[str]:
     """Ids of the user's friends (one query), in friendship order."""
     pairs = friendships_of(user_id).order_by("created_at", "id").values_list("user1_id", "user2_id")

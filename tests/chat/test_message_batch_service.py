@@ -4,6 +4,7 @@ the same refusals as ``message_send``, events only after the COMMIT, in request 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -149,3 +150,44 @@ async def test_a_refused_send_raises_for_the_handler_like_before(people: list[An
         await on_message_send(FakeSocket(user_id=a.id), {"toUserId": c.id, "content": "hello"})
     assert refused.value.status == 403
     assert layer.sent == []
+
+
+@pytest.fixture
+def friend_loads(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[list[str]]]:
+    """Every read of friend sets by the batch (user ids per read), with an empty cache to start."""
+    from chat.services import message_batch
+    from chat.services.friend_cache import friend_cache
+
+    friend_cache.clear()
+    loads: list[list[str]] = []
+    real = message_batch._friend_ids_of
+
+    def counted(user_ids: list[str]) -> dict[str, list[str]]:
+        loads.append(sorted(user_ids))
+        return real(user_ids)
+
+    monkeypatch.setattr(message_batch, "_friend_ids_of", counted)
+    yield loads
+    friend_cache.clear()
+
+
+def test_rounds_of_friends_read_their_friend_sets_once(
+    people: list[Any], layer: RecordingLayer, friend_loads: list[list[str]]
+) -> None:
+    a, b, c, d = people
+    for _ in range(3):
+        outcomes = message_send_many([SendRequest(a.id, b.id, "hi"), SendRequest(c.id, d.id, "yo")])
+        assert all(isinstance(o, SendResult) for o in outcomes)
+    assert friend_loads == [sorted([a.id, c.id])]  # later rounds: from this worker's cache
+
+
+def test_a_friendship_the_cache_does_not_know_yet_is_read_again(
+    people: list[Any], layer: RecordingLayer, friend_loads: list[list[str]]
+) -> None:
+    a, b, c, _ = people
+    assert isinstance(message_send_many([SendRequest(a.id, b.id, "hi")])[0], SendResult)
+    befriend(a, c)  # made elsewhere: nothing told this worker's cache
+    outcomes = message_send_many([SendRequest(a.id, c.id, "new friend"), SendRequest(a.id, b.id, "old friend")])
+    assert all(isinstance(o, SendResult) for o in outcomes)
+    assert friend_loads == [[a.id], [a.id]]  # the "no" was checked with the database
+    assert message_send_many([SendRequest(c.id, a.id, "back")])[0].created  # type: ignore[union-attr]

@@ -176,3 +176,28 @@ async def test_a_load_that_raced_with_an_invalidation_is_not_stored() -> None:
     assert cache.get("u") == frozenset({"x"})
     assert not cache.put("u", ["y"], epoch=cache.epoch() - 1)
     assert cache.get("u") == frozenset({"x"})
+
+
+def test_friend_sets_read_only_what_is_missing_and_fresh_reads_everything() -> None:
+    cache = FriendCache()
+    loads: list[list[str]] = []
+
+    def load_many(user_ids: list[str]) -> dict[str, list[str]]:
+        loads.append(user_ids)
+        return {uid: [f"{uid}-friend"] for uid in user_ids if uid != "lonely"}
+
+    cache.put("known", ["k"], epoch=cache.epoch())
+    sets = cache.friend_sets(["known", "new", "lonely", "new"], load_many)
+    assert sets == {"known": frozenset({"k"}), "new": frozenset({"new-friend"}), "lonely": frozenset()}
+    assert loads == [["new", "lonely"]]
+    assert cache.friend_sets(["new"], load_many) == {"new": frozenset({"new-friend"})}
+    assert loads == [["new", "lonely"]]  # cached now
+    assert cache.friend_sets(["known"], load_many, fresh=True) == {"known": frozenset({"known-friend"})}
+    assert cache.get("known") == frozenset({"known-friend"})
+
+    def racing(user_ids: list[str]) -> dict[str, list[str]]:
+        cache.invalidate(user_ids)  # changed while the database was read
+        return {uid: ["stale"] for uid in user_ids}
+
+    assert cache.friend_sets(["raced"], racing) == {"raced": frozenset({"stale"})}
+    assert cache.get("raced") is None  # not stored
