@@ -74,8 +74,11 @@ class TargetSpec:
 
     def command(self, port: int) -> list[str]:
         if self.name == "retrochat-daphne":
+            # The production entry point: daphne on uvloop, graceful shutdown (retrochat.serve).
             return [
-                str(VENV_BIN / "daphne"),
+                str(VENV_BIN / "python"),
+                "-m",
+                "retrochat.serve",
                 "-b",
                 "127.0.0.1",
                 "-p",

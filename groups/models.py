@@ -69,7 +69,8 @@ class GroupMessage(models.Model):
         )
         indexes = (
             models.Index(fields=("group", "timestamp", "id"), name="idx_group_messages_page"),
-            models.Index(fields=("from_user",), name="idx_group_messages_from_user"),
+            # A sender's messages, newest first (what the AI friend learns from; deleting a user).
+            models.Index(fields=("from_user", "timestamp"), name="idx_group_messages_sender"),
         )
 
     def __str__(self) -> str:

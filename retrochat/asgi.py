@@ -7,6 +7,7 @@ WebSocket is refused.
 
 from __future__ import annotations
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -20,3 +21,8 @@ from channels.routing import ProtocolTypeRouter  # noqa: E402
 from retrochat.realtime.transports.routing import RealtimeHttp, RealtimeWebSocket  # noqa: E402
 
 application = ProtocolTypeRouter({"http": RealtimeHttp(django_asgi_app), "websocket": RealtimeWebSocket()})
+
+# Everything loaded by now lives as long as the process: keep it out of the garbage collector's
+# full collections, which otherwise rescan all of it and stalled the event loop for up to ~90 ms
+# at a time under load (docs/BENCHMARKS.md).
+gc.freeze()

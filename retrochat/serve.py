@@ -45,9 +45,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from daphne.cli import CommandLineInterface
-from daphne.server import Server
-from twisted.internet import reactor as _reactor
+from retrochat import eventloop
+
+LOOP_KIND = eventloop.install()  # before daphne creates its loop (on import of daphne.server)
+
+from daphne.cli import CommandLineInterface  # noqa: E402
+from daphne.server import Server  # noqa: E402
+from twisted.internet import reactor as _reactor  # noqa: E402
 
 logger = logging.getLogger("retrochat.serve")
 access_logger = logging.getLogger("retrochat.access")

@@ -39,6 +39,10 @@ class DirectMessage(models.Model):
             models.Index(fields=("from_user", "to_user", "timestamp", "id"), name="idx_messages_conversation"),
             models.Index(fields=("to_user",), condition=Q(is_read=False), name="idx_messages_unread"),
             models.Index(fields=("to_user",), name="idx_messages_to_user"),
+            # What the AI friend learns from: a sender's own messages, newest first, and their count.
+            models.Index(
+                fields=("from_user", "timestamp"), condition=Q(is_ai_generated=False), name="idx_messages_learned"
+            ),
         )
 
     def __str__(self) -> str:
