@@ -275,8 +275,9 @@ async def scenario_pairs(args: argparse.Namespace, fixture: dict[str, Any], mete
         raise SystemExit(f"the fixture has {len(users)} users: at most {len(users) // 2} pairs")
     targets = parse_urls(args.url)
     tokens = [users[i]["token"] for i in range(2 * count)]
-    # Sender 2k and recipient 2k+1 land on different workers when there are several.
-    clients = await connect_all(targets, tokens, concurrency=args.concurrency, placement=lambda i: i)
+    # Pair k: sender 2k on worker k, recipient 2k+1 on worker k+1 (modulo the workers), so that with
+    # several workers every message crosses to another worker and every worker sends its share.
+    clients = await connect_all(targets, tokens, concurrency=args.concurrency, placement=lambda i: i // 2 + i % 2)
     stats = Stats()
     driver = Driver(args)
     driver.on_shed = lambda: setattr(stats, "shed", stats.shed + 1)  # type: ignore[method-assign]

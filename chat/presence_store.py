@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import threading
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from django.conf import settings
@@ -220,8 +220,7 @@ class RedisPresenceStore:
         ids = list(dict.fromkeys(user_ids))
         if not ids:
             return set()
-        flags = await self._client().online(keys=[self.user_key(uid) for uid in ids], args=[])
-        return {uid for uid, flag in zip(ids, flags, strict=True) if int(flag)}
+        return await self._client().online_of(ids, self.user_key)
 
     async def refresh_local(self) -> list[str]:
         local = list(self._local.items())
@@ -287,6 +286,8 @@ def _text(value: Any) -> str:
 
 
 class _Client:
+    MAX_LOOKUPS_PER_CALL = 256
+
     def __init__(self, url: str) -> None:
         import redis.asyncio as aioredis
 
@@ -295,6 +296,36 @@ class _Client:
         self.leave = self.redis.register_script(_LEAVE)
         self.sweep = self.redis.register_script(_SWEEP)
         self.online = self.redis.register_script(_ONLINE)
+        self._lookups: list[tuple[list[str], asyncio.Future[set[str]]]] = []
+        self._lookup_task: asyncio.Task[None] | None = None
+
+    async def online_of(self, user_ids: list[str], key: Callable[[str], str]) -> set[str]:
+        """The online subset of ``user_ids``. Lookups made while one is on its way to Redis go
+        together in the next script call (a busy worker asks Redis once per round trip, not once
+        per ``user:check-status``)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[set[str]] = loop.create_future()
+        self._lookups.append((user_ids, future))
+        if self._lookup_task is None or self._lookup_task.done():
+            self._lookup_task = loop.create_task(self._look_up(key), name="presence-lookups")
+        return await future
+
+    async def _look_up(self, key: Callable[[str], str]) -> None:
+        while self._lookups:
+            batch = self._lookups[: self.MAX_LOOKUPS_PER_CALL]
+            del self._lookups[: self.MAX_LOOKUPS_PER_CALL]
+            ids = list(dict.fromkeys(uid for wanted, _ in batch for uid in wanted))
+            try:
+                flags = await self.online(keys=[key(uid) for uid in ids], args=[])
+            except Exception as exc:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            present = {uid for uid, flag in zip(ids, flags, strict=True) if int(flag)}
+            for wanted, future in batch:
+                if not future.done():
+                    future.set_result({uid for uid in wanted if uid in present})
 
     async def aclose(self) -> None:
         await self.redis.aclose()

@@ -49,9 +49,15 @@ from retrochat import eventloop
 
 LOOP_KIND = eventloop.install()  # before daphne creates its loop (on import of daphne.server)
 
+import autobahn.util  # noqa: E402
 from daphne.cli import CommandLineInterface  # noqa: E402
 from daphne.server import Server  # noqa: E402
 from twisted.internet import reactor as _reactor  # noqa: E402
+
+# For every frame it writes, autobahn formats a debug line (even with debug logging off), in colour
+# with click.style whenever click happens to be installed (uvicorn, a development dependency, pulls
+# it in): that cost a fifth of a worker's time fanning out group messages. Plain text is enough.
+autobahn.util._HAS_CLICK = False
 
 logger = logging.getLogger("retrochat.serve")
 access_logger = logging.getLogger("retrochat.access")

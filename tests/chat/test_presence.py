@@ -211,6 +211,32 @@ async def redis_stores() -> AsyncIterator[tuple[RedisPresenceStore, RedisPresenc
 
 @pytest.mark.redis
 @redis_only
+async def test_redis_lookups_made_together_share_one_script_call(
+    redis_stores: tuple[RedisPresenceStore, RedisPresenceStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one, _ = redis_stores
+    assert await one.connect("u", "a") is True
+    assert await one.connect("w", "b") is True
+    client = one._client()
+    calls: list[int] = []
+    script = client.online
+
+    async def counted(*, keys: list[str], args: list[Any]) -> Any:
+        calls.append(len(keys))
+        return await script(keys=keys, args=args)
+
+    monkeypatch.setattr(client, "online", counted)
+    results = await asyncio.gather(
+        one.online(["u", "v"]), one.online(["w"]), one.online(["v", "u", "w"]), one.online(["nobody"])
+    )
+    assert list(results) == [{"u"}, {"w"}, {"u", "w"}, set()]
+    assert calls == [4]  # u, v, w, nobody: one call for the four lookups
+    assert await one.online(["w"]) == {"w"}
+    assert calls == [4, 1]
+
+
+@pytest.mark.redis
+@redis_only
 async def test_redis_two_workers_one_user(redis_stores: tuple[RedisPresenceStore, RedisPresenceStore]) -> None:
     one, two = redis_stores
     assert await one.connect("u", "a") is True

@@ -128,14 +128,14 @@ class WebSocketConsumer(DirectConsumer):
                 await self.send({"type": "websocket.close", "code": 1008})
                 return
             await self.send({"type": "websocket.accept"})
-            self.link = WsLink(self.send)
+            self.link = WsLink(self.base_send)
             if session.attach_probe(self.link):
                 self.session = session
             else:
                 self.link.close(1000)
             return
         await self.send({"type": "websocket.accept"})
-        self.link = WsLink(self.send)
+        self.link = WsLink(self.base_send)
         self.session = EngineSession(
             app=self.app, limits=limits_module.current(), handshake=handshake, transport="websocket"
         )
