@@ -1,7 +1,7 @@
 """``python -m retrochat.serve [daphne options] retrochat.asgi:application``: one RetroChat worker.
 
-This is daphne (same options: ``--bind``, ``--port``, ``--proxy-headers``, ``-u``, ``--fd``, …)
-with what operating several workers needs. `scripts/run`, the Dockerfile and the end-to-end test
+This is daphne (same options: ``--bind``, ``--port``, ``--proxy-headers``, ``-u``, ``--fd``, …),
+running on uvloop (`retrochat.eventloop`), with what operating several workers needs. `scripts/run`, the Dockerfile and the end-to-end test
 harness all start workers this way.
 
 **Graceful shutdown.** Daphne's own signal handling cancels every connection at once. Here

@@ -33,19 +33,25 @@ class Work:
         self.results[n].set_result(value if value is not None else f"stored {n}")
 
 
-def connected(router: EventRouter) -> tuple[Any, Any]:
+async def connected(router: EventRouter) -> tuple[Any, Any]:
+    """A session on a fake WebSocket whose socket has connected (its CONNECT reply taken)."""
     session, link = open_ws_session(router)
     session.frame(link, "40")
+    await settle()
+    link.take()
     return session, link
 
 
-async def test_a_socket_queues_its_sends_in_order_without_waiting_for_answers() -> None:
+def sending(work: Work, **options: Any) -> EventRouter:
     router = EventRouter("/")
+    router.on("send", pipelined=True, **options)(work)
+    return router
+
+
+async def test_a_socket_queues_its_sends_in_order_without_waiting_for_answers() -> None:
     work = Work()
-    router.on("send", pipelined=True)(work)
-    session, link = connected(router)
-    await settle()
-    link.take()
+    router = sending(work)
+    session, link = await connected(router)
 
     for n in range(3):
         session.frame(link, f'42{n}["send",{n}]')
@@ -63,9 +69,8 @@ async def test_a_socket_queues_its_sends_in_order_without_waiting_for_answers() 
 
 
 async def test_an_ordinary_event_waits_until_earlier_pipelined_ones_are_answered() -> None:
-    router = EventRouter("/")
     work = Work()
-    router.on("send", pipelined=True)(work)
+    router = sending(work)
     ran: list[str] = []
 
     @router.on("read")
@@ -73,9 +78,7 @@ async def test_an_ordinary_event_waits_until_earlier_pipelined_ones_are_answered
         ran.append("read")
         return "read"
 
-    session, link = connected(router)
-    await settle()
-    link.take()
+    session, link = await connected(router)
     session.frame(link, '420["send",0]')
     session.frame(link, '421["read"]')
     session.frame(link, '422["send",2]')
@@ -91,12 +94,9 @@ async def test_an_ordinary_event_waits_until_earlier_pipelined_ones_are_answered
 
 
 async def test_a_pipelined_refusal_is_answered_like_any_other() -> None:
-    router = EventRouter("/")
     work = Work()
-    router.on("send", error_event="send:error", pipelined=True)(work)
-    session, link = connected(router)
-    await settle()
-    link.take()
+    router = sending(work, error_event="send:error")
+    session, link = await connected(router)
 
     session.frame(link, '427["send","bad"]')
     await settle()
@@ -110,12 +110,9 @@ async def test_a_pipelined_refusal_is_answered_like_any_other() -> None:
 
 
 async def test_a_failing_result_is_an_internal_error_ack() -> None:
-    router = EventRouter("/")
     work = Work()
-    router.on("send", failure_message="Failed to send message", pipelined=True)(work)
-    session, link = connected(router)
-    await settle()
-    link.take()
+    router = sending(work, failure_message="Failed to send message")
+    session, link = await connected(router)
 
     session.frame(link, '421["send",1]')
     await settle()
@@ -125,18 +122,15 @@ async def test_a_failing_result_is_an_internal_error_ack() -> None:
 
 
 async def test_the_end_of_a_socket_waits_for_its_pending_answers() -> None:
-    router = EventRouter("/")
     work = Work()
-    router.on("send", pipelined=True)(work)
+    router = sending(work)
     events: list[str] = []
 
     @router.on_disconnect
     async def gone(socket: Any, reason: str) -> None:
         events.append(f"disconnect hooks: {reason}")
 
-    session, link = connected(router)
-    await settle()
-    link.take()
+    session, link = await connected(router)
     session.frame(link, '421["send",1]')
     await settle()
     session.frame(link, "41")
@@ -150,12 +144,9 @@ async def test_the_end_of_a_socket_waits_for_its_pending_answers() -> None:
 
 async def test_at_most_max_pipelined_answers_are_pending(monkeypatch: Any) -> None:
     monkeypatch.setattr(socket_module, "MAX_PIPELINED", 2)
-    router = EventRouter("/")
     work = Work()
-    router.on("send", pipelined=True)(work)
-    session, link = connected(router)
-    await settle()
-    link.take()
+    router = sending(work)
+    session, link = await connected(router)
 
     for n in range(4):
         session.frame(link, f'42{n}["send",{n}]')
@@ -175,9 +166,7 @@ async def test_an_ack_encoded_once_is_written_as_it_is() -> None:
     payload = {"id": "m1", "content": "héllo 👋", "n": 1.0}
     router.on("send", pipelined=True)(lambda socket, *args: completed(EncodedJson.of(payload)))
     router.on("nested", pipelined=True)(lambda socket, *args: completed({"inner": EncodedJson.of(payload)}))
-    session, link = connected(router)
-    await settle()
-    link.take()
+    session, link = await connected(router)
 
     session.frame(link, '425["send"]')
     session.frame(link, '426["nested"]')
