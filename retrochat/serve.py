@@ -1,8 +1,8 @@
 """``python -m retrochat.serve [daphne options] retrochat.asgi:application``: one RetroChat worker.
 
 This is daphne (same options: ``--bind``, ``--port``, ``--proxy-headers``, ``-u``, ``--fd``, …),
-running on uvloop (`retrochat.eventloop`), with what operating several workers needs. `scripts/run`, the Dockerfile and the end-to-end test
-harness all start workers this way.
+running on uvloop (`retrochat.eventloop`), with what operating several workers needs.
+`scripts/run`, the Dockerfile and the end-to-end test harness all start workers this way.
 
 **Graceful shutdown.** Daphne's own signal handling cancels every connection at once. Here
 SIGTERM (or SIGINT) instead
