@@ -28,14 +28,8 @@ def are_friends(*, user_id: str, other_id: str) -> bool:
     return Friendship.objects.filter(friendship_pair(user_id, other_id)).exists()
 
 
-def friend_ids(*, user_id: str) -> list[str]:
-    """Ids of the user's friends (one query), in friendship order."""
-    pairs = friendships_of(user_id).order_by("created_at", "id").values_list("user1_id", "user2_id")
-    return list(dict.fromkeys(b if a == user_id else a for a, b in pairs))
-
-
 def friend_ids_of_many(*, user_ids: Iterable[str]) -> dict[str, list[str]]:
-    """``{user: [friend ids]}`` for several users in one query, each list as `friend_ids` gives it
+    """``{user: [friend ids]}`` for several users in one query, each list oldest friendship first
     (users without friends map to [])."""
     wanted = set(user_ids)
     result: dict[str, list[str]] = {uid: [] for uid in wanted}
