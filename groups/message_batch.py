@@ -10,8 +10,9 @@ the same rules, refusals and events as `groups.services.group_message_send`, for
 - the accepted messages are inserted with ONE statement (`retrochat.bulk.insert_new`: COPY on
   PostgreSQL) in ONE transaction, so ONE COMMIT;
 - after that COMMIT (and only then), ``group:message:receive`` to every socket of every other
-  member and ``group:message:sent`` to every socket of the sender leave, in request order,
-  through one hop to the event loop; each group's style check is queued once.
+  member and ``group:message:sent`` to every socket of the sender leave, in request order, as one
+  layer message that the `Batcher` publishes from the event loop; each group's style check is
+  queued once.
 
 Requests carrying a ``clientMessageId`` go through `group_message_send` one by one after the
 round's transaction, so idempotent retries keep their exact semantics (replay, conflict).

@@ -12,8 +12,9 @@ rules, refusals and events as `chat.services.messages.message_send`, for many re
 - the accepted messages are inserted with ONE statement (`retrochat.bulk.insert_new`: COPY on
   PostgreSQL) in ONE transaction, so ONE COMMIT;
 - after that COMMIT (and only then), ``message:receive`` to every socket of each recipient and
-  ``message:sent`` to every socket of each sender leave, in request order, through one hop to the
-  event loop; each sender's style profile refresh is queued once.
+  ``message:sent`` to every socket of each sender leave, in request order, as one layer message
+  that the `Batcher` publishes from the event loop; each sender's style profile refresh is queued
+  once.
 
 Requests carrying a ``clientMessageId`` go through `message_send` one by one after the round's
 transaction, so idempotent retries keep their exact semantics (replay, conflict, races).
